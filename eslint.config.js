@@ -1,0 +1,54 @@
+// Type-aware lint. Beyond the recommended sets it enforces two things the design depends on:
+// no floating promises (every async path is awaited or explicitly voided), and the edge/cloud
+// boundary (edge code never imports cloud code and the other way round; both may use api/ and protocol/).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const boundary = (forbidden, why) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message: why }] }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'web/dist/**', 'src/api/schema/builtin-definitions.json'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-console': 'error',
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+  {
+    files: ['src/edge/**/*.ts', 'src/mappers/**/*.ts'],
+    rules: boundary(['**/cloud/**'], 'edge code must not import cloud code; share it through src/api or src/protocol'),
+  },
+  {
+    files: ['src/cloud/**/*.ts'],
+    rules: boundary(['**/edge/**', '**/mappers/**'], 'cloud code must not import edge code; share it through src/api or src/protocol'),
+  },
+  {
+    files: ['src/api/**/*.ts', 'src/protocol/**/*.ts'],
+    rules: boundary(['**/cloud/**', '**/edge/**', '**/store/**', '**/cli/**'], 'api/ and protocol/ are pure and shared by both halves'),
+  },
+  {
+    // The CLI, tests, benchmarks and scripts talk to a terminal.
+    files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

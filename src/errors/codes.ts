@@ -1,0 +1,38 @@
+/**
+ * The one registry of stable error codes. Every code is documented in docs/errors.md (a unit test
+ * checks that), so an operator who sees `[STORE_COMPACTED]` in a log can look it up.
+ */
+export const ERROR_CODES = [
+  // storage
+  'STORE_KEY_EXISTS',
+  'STORE_NOT_FOUND',
+  'STORE_REVISION_MISMATCH',
+  'STORE_COMPACTED',
+  'STORE_CLOSED',
+  'STORE_CORRUPT_VALUE',
+  // Kubernetes API semantics, one per metav1.StatusReason kedge returns
+  'API_BAD_REQUEST',
+  'API_UNAUTHORIZED',
+  'API_FORBIDDEN',
+  'API_NOT_FOUND',
+  'API_ALREADY_EXISTS',
+  'API_CONFLICT',
+  'API_GONE',
+  'API_INVALID',
+  'API_METHOD_NOT_ALLOWED',
+  'API_NOT_ACCEPTABLE',
+  'API_UNSUPPORTED_MEDIA_TYPE',
+  'API_REQUEST_ENTITY_TOO_LARGE',
+  'API_TOO_MANY_REQUESTS',
+  'API_TIMEOUT',
+  'API_INTERNAL',
+  'API_SERVICE_UNAVAILABLE',
+  // certificates and credentials
+  'PKI_INVALID_CERTIFICATE',
+  'PKI_INVALID_CSR',
+  // configuration and command line
+  'CONFIG_INVALID',
+] as const;
+
+/** A stable, documented error code. */
+export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -7,9 +7,15 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.d.ts';
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: ObjectMeta;
+  metadata: MutableObjectMeta;
   [field: string]: unknown;
 }
+
+/**
+ * ObjectMeta as the server handles it: `kubernetes-types` marks the system fields read-only (for
+ * clients), but the API server is the one that sets them.
+ */
+export type MutableObjectMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
 
 /** A JSON value, as decoded from a request body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

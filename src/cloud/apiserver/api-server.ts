@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../../api/object.ts';
+import { ApiError } from '../../api/errors.ts';
+import type { Backend } from '../../store/backend.ts';
+import type { Logger } from '../../log/logger.ts';
+import { describeError } from '../../errors/platform-error.ts';
+import { BUILTIN_RESOURCES } from './resources/builtin.ts';
+import { ResourceRegistry, type StorageFactory } from './resources/registry.ts';
+import type { ResourceType } from './resources/resource-type.ts';
+import { policyFor } from './storage/policies.ts';
+import { composeHooks } from './storage/compose-hooks.ts';
+import type { ResourceHooks } from './storage/hooks.ts';
+import type { RestStorage, WriteOptions } from './storage/rest-storage.ts';
+import { namespaceHooks, namespaceLifecycleHooks } from './resources/hooks/namespaces.ts';
+import { podHooks } from './resources/hooks/pods.ts';
+import { ServiceAllocator } from './resources/hooks/services.ts';
+import { crdHooks } from './crd/crd-hooks.ts';
+import { CrdController } from './crd/crd-controller.ts';
+import { Discovery } from './discovery.ts';
+import { OpenApiPublisher } from './openapi/publisher.ts';
+import { servedResourcesOf } from './openapi-resources.ts';
+import { ResourceHandler } from './http/resource-handler.ts';
+import { ApiHttpServer } from './http/server.ts';
+import { namespaceFinalize, NAMESPACE_FINALIZE_SUBRESOURCE } from './http/namespace-finalize.ts';
+import type { Authenticator } from './auth/authenticator.ts';
+import type { Authorizer } from './auth/authorizer.ts';
+import { NodeGraphFeeder } from './node-graph-feeder.ts';
+import type { NodeGraphIndex } from './auth/node-graph.ts';
+
+/** Namespaces every cluster has. */
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
+const SYSTEM_WRITE: WriteOptions = { dryRun: false, fieldValidation: 'Ignore', user: 'system:apiserver' };
+const BUILTIN_CRDS = new URL('./crd/builtin/devices.kubeedge.io.yaml', import.meta.url);
+
+export interface ApiServerOptions {
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly tls: { readonly key: string; readonly cert: string; readonly ca: string };
+  readonly backend: Backend;
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  /** Kept current from the pods the API serves, for the node authorizer. */
+  readonly nodeGraph: NodeGraphIndex;
+  readonly kedgeVersion: string;
+  readonly log: Logger;
+}
+
+/**
+ * kedge's Kubernetes-compatible API server: the built-in resources and CRDs on the revisioned
+ * store, discovery, OpenAPI, authentication and authorization, over HTTPS.
+ *
+ * Start-up, in order: (1) watch caches for the built-in resources, (2) system namespaces,
+ * (3) kedge's own CRDs, (4) every CRD served, (5) HTTPS listener; `ready` resolves after (5).
+ */
+export class ApiServer {
+  readonly #options: ApiServerOptions;
+  readonly #log: Logger;
+  readonly registry: ResourceRegistry;
+  #http: ApiHttpServer | undefined;
+  #ready = false;
+
+  constructor(options: ApiServerOptions) {
+    this.#options = options;
+    this.#log = options.log;
+    const services = new ServiceAllocator(async () => {
+      const s = this.registry.lookup('', 'v1', 'services');
+      if (s === undefined) return [];
+      const page = await s.list(undefined, {});
+      return page.items.map((o) => s.served(o));
+    });
+    const factory: StorageFactory = {
+      policy: policyFor,
+      hooks: (rt) => this.#hooksFor(rt, services),
+    };
+    this.registry = new ResourceRegistry({ backend: options.backend, log: options.log, factory });
+  }
+
+  /** The HTTPS port actually bound. */
+  get port(): number {
+    if (this.#http === undefined) throw new Error('API server not started');
+    return this.#http.address.port;
+  }
+
+  /** Starts everything and resolves when the API answers; runs until `signal` aborts. */
+  async start(signal: AbortSignal): Promise<void> {
+    const log = this.#log;
+    log.info('1. starting watch caches for built-in resources', { count: BUILTIN_RESOURCES.length });
+    for (const rt of BUILTIN_RESOURCES) await this.registry.add(rt);
+    signal.addEventListener('abort', () => this.registry.stop(), { once: true });
+
+    log.info('2. ensuring system namespaces');
+    await this.#ensureNamespaces();
+
+    log.info('3. installing kedge CRDs (devices.kubeedge.io)');
+    await this.#installBuiltinCrds();
+
+    log.info('4. serving CustomResourceDefinitions');
+    const crds = this.#storage('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    const crdController = new CrdController({ crds, registry: this.registry, log: log.child({ component: 'crd-controller' }) });
+    await crdController.start(signal);
+
+    const feeder = new NodeGraphFeeder({ pods: this.#storage('', 'v1', 'pods'), graph: this.#options.nodeGraph, log: log.child({ component: 'node-graph' }) });
+    await feeder.start(signal);
+
+    const openapi = new OpenApiPublisher();
+    const publish = (): void => openapi.update(servedResourcesOf(this.registry.resources()));
+    publish();
+    this.registry.onChange(publish);
+    const discovery = new Discovery({
+      registry: this.registry,
+      kedgeVersion: this.#options.kedgeVersion,
+      extraSubresources: [{ group: '', plural: 'namespaces', subresource: NAMESPACE_FINALIZE_SUBRESOURCE, kind: 'Namespace', verbs: ['update'] }],
+    });
+    const resources = new ResourceHandler({
+      registry: this.registry,
+      log: log.child({ component: 'rest' }),
+      subresources: new Map([[`namespaces/${NAMESPACE_FINALIZE_SUBRESOURCE}`, namespaceFinalize]]),
+    });
+
+    log.info('5. listening', { address: this.#options.bindAddress, port: this.#options.port });
+    this.#http = new ApiHttpServer({
+      bindAddress: this.#options.bindAddress,
+      port: this.#options.port,
+      tls: this.#options.tls,
+      authenticator: this.#options.authenticator,
+      authorizer: this.#options.authorizer,
+      resources,
+      discovery,
+      openapi,
+      ready: () => this.#ready,
+      log: log.child({ component: 'http' }),
+    });
+    await this.#http.start(signal);
+    this.#ready = true;
+    log.info('API server ready', { port: this.port });
+  }
+
+  #storage(group: string, version: string, plural: string): RestStorage {
+    const s = this.registry.lookup(group, version, plural);
+    if (s === undefined) throw new Error(`${plural}.${group} is not registered`);
+    return s;
+  }
+
+  #hooksFor(rt: ResourceType, services: ServiceAllocator): ResourceHooks | undefined {
+    const lifecycle = rt.namespaced ? namespaceLifecycleHooks(() => this.registry.lookup('', 'v1', 'namespaces')) : undefined;
+    if (rt.crdName !== undefined) return lifecycle;
+    switch (`${rt.group}/${rt.plural}`) {
+      case '/namespaces':
+        return namespaceHooks();
+      case '/pods':
+        return composeHooks(lifecycle, podHooks());
+      case '/services':
+        return composeHooks(lifecycle, services.hooks());
+      case 'apiextensions.k8s.io/customresourcedefinitions':
+        return crdHooks();
+      default:
+        return lifecycle;
+    }
+  }
+
+  async #ensureNamespaces(): Promise<void> {
+    const namespaces = this.#storage('', 'v1', 'namespaces');
+    for (const name of SYSTEM_NAMESPACES) {
+      await createIfMissing(namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }
+  }
+
+  async #installBuiltinCrds(): Promise<void> {
+    const crds = this.#storage('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    for (const doc of parseAllDocuments(readFileSync(BUILTIN_CRDS, 'utf8'))) {
+      const crd = doc.toJSON() as KubeObject;
+      const name = crd.metadata.name ?? '';
+      try {
+        await crds.mutate(undefined, name, SYSTEM_WRITE, undefined, (current) => (current === undefined ? crd : { ...current, spec: crd['spec'] }), true);
+      } catch (err) {
+        this.#log.error('cannot install built-in CRD', { crd: name, err: describeError(err) });
+        throw err;
+      }
+    }
+  }
+}
+
+async function createIfMissing(storage: RestStorage, namespace: string | undefined, obj: KubeObject): Promise<void> {
+  try {
+    await storage.create(namespace, obj, SYSTEM_WRITE);
+  } catch (err) {
+    if (err instanceof ApiError && err.reason === 'AlreadyExists') return;
+    throw err;
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import { SqliteBackend } from '../store/sqlite.ts';
+import { Compactor } from '../store/compactor.ts';
+import { ApiServer } from './apiserver/api-server.ts';
+import { Authenticator, Authorizer, NodeGraphIndex, TokenStore } from './apiserver/auth/index.ts';
+import { ensureCloudCredentials } from './apiserver/bootstrap/index.ts';
+import type { CompiledCloudConfig } from './config.ts';
+
+/** The version kedge reports (package.json's). */
+export const KEDGE_VERSION = '0.1.0';
+
+/** What a running cloud exposes to the CLI and to `kedge up`. */
+export interface RunningCloud {
+  readonly apiPort: number;
+  readonly kubeconfigPath: string;
+  readonly caCertPem: string;
+}
+
+/**
+ * The cloud process, its modules written out in start order: (1) the store (SQLite in the data
+ * dir) and its compactor, (2) credentials (CA, serving certificate, admin kubeconfig), (3) the API
+ * server. Runs until `signal` aborts; resolves once everything serves.
+ */
+export async function startCloud(config: CompiledCloudConfig, log: Logger, signal: AbortSignal): Promise<RunningCloud> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  log.info('opening store', { path: join(config.dataDir, 'state.db') });
+  const backend = await SqliteBackend.open(join(config.dataDir, 'state.db'), { log: log.child({ component: 'store' }) });
+  signal.addEventListener('abort', () => void backend.close(), { once: true });
+  new Compactor({ backend, intervalMs: config.compactIntervalMs, log: log.child({ component: 'compactor' }) }).start(signal);
+
+  const credentials = await ensureCloudCredentials({ dataDir: config.dataDir, tlsSans: config.tlsSans, log: log.child({ component: 'pki' }) });
+  const nodeGraph = new NodeGraphIndex();
+  const api = new ApiServer({
+    bindAddress: config.bindAddress,
+    port: config.apiPort,
+    tls: { key: credentials.servingKeyPem, cert: credentials.servingCertPem, ca: credentials.caCertPem },
+    backend,
+    authenticator: new Authenticator({ clientCa: credentials.caCertPem, tokens: await TokenStore.load(credentials.tokensPath), log: log.child({ component: 'authn' }) }),
+    authorizer: new Authorizer({ nodeGraph }),
+    nodeGraph,
+    kedgeVersion: KEDGE_VERSION,
+    log: log.child({ component: 'apiserver' }),
+  });
+  await api.start(signal);
+  const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
+  const kubeconfigPath = await credentials.writeAdminKubeconfig(`https://${host.includes(':') ? `[${host}]` : host}:${api.port}`);
+  log.info('kubeconfig written', { path: kubeconfigPath });
+  return { apiPort: api.port, kubeconfigPath, caCertPem: credentials.caCertPem };
+}

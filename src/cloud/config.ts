@@ -1,0 +1,57 @@
+import { homedir } from 'node:os';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { FlagSpec, FlagValue } from '../cli/flags.ts';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.ts';
+
+/** The cloud's configuration after defaults, file, environment and flags: validated and frozen. */
+export interface CompiledCloudConfig {
+  readonly dataDir: string;
+  readonly apiPort: number;
+  readonly bindAddress: string;
+  readonly tlsSans: readonly string[];
+  readonly logLevel: LogLevel;
+  /** How often the store drops history older than one interval. */
+  readonly compactIntervalMs: number;
+}
+
+const port = (v: unknown): string | undefined => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : 'must be a port number between 0 and 65535');
+
+/** The flags of `kedge cloud` (and the cloud half of `kedge up`). */
+export const CLOUD_FLAGS: readonly FlagSpec[] = [
+  { name: 'data-dir', type: 'string', description: 'directory for the database, certificates, kubeconfig and logs', default: '~/.kedge' },
+  { name: 'api-port', type: 'int', description: 'HTTPS port of the Kubernetes API (0 picks a free one)', default: 6443, check: port },
+  {
+    name: 'bind-address',
+    type: 'string',
+    description: 'IP address the API listens on',
+    default: '0.0.0.0',
+    check: (v) => (typeof v === 'string' && isIP(v) !== 0 ? undefined : 'must be an IPv4 or IPv6 address'),
+  },
+  { name: 'tls-san', type: 'list', description: 'extra DNS names or IPs for the API serving certificate (repeatable)', default: [] },
+  {
+    name: 'log-level',
+    type: 'string',
+    description: `log verbosity: ${LOG_LEVELS.join(', ')}`,
+    default: 'info',
+    check: (v) => ((LOG_LEVELS as readonly string[]).includes(String(v)) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
+  },
+  { name: 'compact-interval', type: 'duration', description: 'how often old revisions of the store are compacted', default: '5m' },
+];
+
+/** Expands `~` and makes the data dir absolute. */
+export function resolveDataDir(dir: string): string {
+  return resolve(dir === '~' ? homedir() : dir.startsWith('~/') ? `${homedir()}${dir.slice(1)}` : dir);
+}
+
+export function compileCloudConfig(v: Record<string, FlagValue>): CompiledCloudConfig {
+  const interval = v['compact-interval'];
+  return Object.freeze({
+    dataDir: resolveDataDir(String(v['data-dir'])),
+    apiPort: Number(v['api-port']),
+    bindAddress: String(v['bind-address']),
+    tlsSans: Object.freeze([...(v['tls-san'] as string[])]),
+    logLevel: String(v['log-level']) as LogLevel,
+    compactIntervalMs: typeof interval === 'number' ? interval : 300_000,
+  });
+}

@@ -31,9 +31,9 @@ interface Reply {
 }
 
 /** A tiny stand-in for the API server: authenticate, authorize `/api/v1/...` GETs, echo the user. */
-async function startServer(ca: CertificateAuthority, tokens: TokenStore, graph: NodeGraphIndex): Promise<{ server: https.Server; port: number }> {
+async function startServer(ca: CertificateAuthority, tokens: TokenStore, graph: NodeGraphIndex, now?: () => Date): Promise<{ server: https.Server; port: number }> {
   const serving = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  const authenticator = new Authenticator({ clientCa: ca.certPem, tokens, log: silentLogger() });
+  const authenticator = new Authenticator({ clientCa: ca.certPem, tokens, log: silentLogger(), ...(now !== undefined ? { now } : {}) });
   const authorizer = new Authorizer({ nodeGraph: graph });
   const server = https.createServer({ key: serving.keyPem, cert: serving.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     const user = authenticator.authenticate(req);
@@ -144,6 +144,21 @@ describe('Authenticator over real TLS', () => {
       for (let i = 0; i < 3; i++) assert.equal(userOf(await get(f.port, '/version', { ca: f.ca.certPem, cert: f.admin, agent })).name, 'kedge-admin');
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('stops accepting a certificate that expires while its connection stays open', async () => {
+    let clock = new Date();
+    const { server, port } = await startServer(f.ca, new TokenStore([]), graph, () => clock);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const shortLived = await issueClientCertificate(f.ca, { commonName: 'short', validityDays: 1 });
+      assert.equal(userOf(await get(port, '/version', { ca: f.ca.certPem, cert: shortLived, agent })).name, 'short');
+      clock = new Date(Date.now() + 2 * DAY);
+      assert.equal((await get(port, '/version', { ca: f.ca.certPem, cert: shortLived, agent })).status, 401);
+    } finally {
+      agent.destroy();
+      server.close();
     }
   });
 

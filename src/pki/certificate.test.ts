@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import * as tls from 'node:tls';
-import { createCa, issueClientCertificate, issueServingCertificate, loadCa, type CertificateAuthority } from './certificate.ts';
+import { createCa, issueClientCertificate, issueServingCertificate, keyMatchesCertificate, loadCa, type CertificateAuthority } from './certificate.ts';
 import { CertificateError } from './errors.ts';
 import { openssl, tempDir } from './test-helpers.ts';
 import { inspectCertificate, verifyCertificate } from './verify.ts';
@@ -162,6 +162,17 @@ describe('issueClientCertificate', () => {
     const cert = await issueClientCertificate(ca, { commonName: 'rsa-user', keyAlgorithm: 'RSA-2048' });
     assert.match(cert.keyPem, /BEGIN PRIVATE KEY/);
     assert.equal(verifyCertificate(ca, cert.certPem).commonName, 'rsa-user');
+  });
+});
+
+describe('keyMatchesCertificate', () => {
+  it('pairs a certificate with its own key only', async () => {
+    const ca = await createCa();
+    const a = await issueClientCertificate(ca, { commonName: 'a' });
+    const b = await issueClientCertificate(ca, { commonName: 'b' });
+    assert.equal(keyMatchesCertificate(a.certPem, a.keyPem), true);
+    assert.equal(keyMatchesCertificate(a.certPem, b.keyPem), false);
+    assert.equal(keyMatchesCertificate(a.certPem, 'garbage'), false);
   });
 });
 

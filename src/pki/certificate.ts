@@ -1,4 +1,4 @@
-import { X509Certificate as NodeX509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPublicKey, randomBytes } from 'node:crypto';
 import * as x509 from './x509.ts';
 import { CertificateError } from './errors.ts';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, signingAlgorithmFor, type CryptoKey, type CryptoKeyPair, type KeyAlgorithm } from './keys.ts';
@@ -245,6 +245,20 @@ export function parseNodeCertificate(pem: string): NodeX509Certificate {
     return new NodeX509Certificate(der);
   } catch (err) {
     throw new CertificateError('malformed', 'cannot parse certificate', { cause: err });
+  }
+}
+
+/**
+ * True when `keyPem` is the private key of the certificate: a crash between writing a certificate
+ * and its key must not leave a pair that fails only at the first TLS handshake. Unreadable input
+ * is simply not a match.
+ */
+export function keyMatchesCertificate(certPem: string, keyPem: string): boolean {
+  try {
+    const fromKey = createPublicKey({ key: keyPem, format: 'pem' }).export({ type: 'spki', format: 'der' });
+    return fromKey.equals(parseNodeCertificate(certPem).publicKey.export({ type: 'spki', format: 'der' }));
+  } catch {
+    return false;
   }
 }
 

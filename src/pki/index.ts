@@ -9,6 +9,7 @@ export {
   loadCa,
   issueServingCertificate,
   issueClientCertificate,
+  keyMatchesCertificate,
   parseNodeCertificate,
   CA_VALIDITY_DAYS,
   LEAF_VALIDITY_DAYS,

@@ -8,11 +8,23 @@ import type { Representation } from './negotiation.ts';
 /** Kubernetes caps request bodies at 3 MiB (apiserver's MaxRequestBodyBytes). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** Bodies read ahead of routing (to authorize a create by the name inside it), by request. */
+const preread = new WeakMap<IncomingMessage, Buffer>();
+
+/** Reads the body now and keeps it for the handler's later {@link readBody}. */
+export async function prereadBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const body = await readBody(req, limit);
+  preread.set(req, body);
+  return body;
+}
+
 /**
  * Reads the request body, refusing more than `limit` bytes with 413 as soon as the limit is passed
  * (a declared Content-Length over the limit is refused before reading anything).
  */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const kept = preread.get(req);
+  if (kept !== undefined) return kept;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();

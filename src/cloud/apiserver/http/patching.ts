@@ -1,8 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { apiErrors, ApiError } from '../../../api/errors.ts';
 import { isJsonObject, type JsonValue, type KubeObject } from '../../../api/object.ts';
-import { applyJsonPatch } from '../../../api/patch/json-patch.ts';
-import { applyMergePatch } from '../../../api/patch/merge-patch.ts';
+import { applyJsonPatch, decodeJsonPatch } from '../../../api/patch/json-patch.ts';
+import { jsonMergePatch } from '../../../api/patch/merge-patch.ts';
 import { strategicMergePatch } from '../../../api/patch/strategic-merge-patch.ts';
 import { serverSideApply } from '../../../api/patch/apply.ts';
 import { describeError } from '../../../errors/platform-error.ts';
@@ -32,13 +32,11 @@ export function applyPatch(p: PatchRequest): KubeObject {
   let result: JsonValue;
   switch (p.format) {
     case 'json-patch': {
-      const ops = decodeBody(p.body, 'json');
-      if (!Array.isArray(ops)) throw apiErrors.badRequest('a JSON patch must be a JSON array of operations');
-      result = applyJsonPatch(current, ops as JsonValue[]);
+      result = applyJsonPatch(current, decodeJsonPatch(decodeBody(p.body, 'json') as JsonValue));
       break;
     }
     case 'merge-patch':
-      result = applyMergePatch(current, decodeBody(p.body, 'json') as JsonValue);
+      result = jsonMergePatch(current, decodeBody(p.body, 'json') as JsonValue);
       break;
     case 'strategic-merge-patch': {
       const schema = p.storage?.policy.patchSchema;
@@ -46,7 +44,7 @@ export function applyPatch(p: PatchRequest): KubeObject {
         throw apiErrors.unsupportedMediaType('application/strategic-merge-patch+json (strategic merge patch is not supported for custom resources)');
       }
       const patch = decodeBody(p.body, 'json') as JsonValue;
-      result = schema === undefined ? applyMergePatch(current, patch) : strategicMergePatch(current, patch, schema.schema, schema.resolver);
+      result = schema === undefined ? jsonMergePatch(current, patch) : strategicMergePatch(current, patch, schema.schema, schema.resolver);
       break;
     }
     case 'apply-patch': {

@@ -6,11 +6,11 @@ import { apiErrors } from '../../../api/errors.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Authorizer, RequestAttributes } from '../auth/authorizer.ts';
-import type { UserInfo } from '../auth/types.ts';
+import { NODES_GROUP, type UserInfo } from '../auth/types.ts';
 import { parseFieldSelector } from '../../../api/selectors/fields.ts';
 import type { Discovery } from '../discovery.ts';
 import type { OpenApiPublisher } from '../openapi/publisher.ts';
-import { sendError, sendJson } from './io.ts';
+import { prereadBody, sendError, sendJson } from './io.ts';
 import { negotiate } from './negotiation.ts';
 import { Query } from './query.ts';
 import { parseRequestInfo, type ResourceRequestInfo } from './request-info.ts';
@@ -99,7 +99,12 @@ export class ApiHttpServer {
         this.#authorize(user, { verb: info.verb === 'head' ? 'get' : (info.verb as RequestAttributes['verb']), group: '', resource: '', path });
         return this.#nonResource(req, res, path, url.searchParams);
       }
-      this.#authorize(user, resourceAttributes(info, query));
+      const attrs = resourceAttributes(info, query);
+      if (info.verb === 'create' && info.name === undefined && user.groups.includes(NODES_GROUP)) {
+        // The node authorizer needs the name of what a node creates (its Node, its Lease): read it from the body.
+        attrs.name = nameInBody(await prereadBody(req));
+      }
+      this.#authorize(user, attrs);
       await this.#options.resources.handle({ req, res, info, query, user, signal: abort.signal });
     } catch (err) {
       sendError(res, err, this.#log);
@@ -173,7 +178,16 @@ export class ApiHttpServer {
   }
 }
 
-function resourceAttributes(info: ResourceRequestInfo, query: Query): RequestAttributes {
+function nameInBody(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { metadata?: { name?: unknown } };
+    return typeof parsed.metadata?.name === 'string' ? parsed.metadata.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function resourceAttributes(info: ResourceRequestInfo, query: Query): { -readonly [K in keyof RequestAttributes]: RequestAttributes[K] } {
   const fieldSelector: Record<string, string> = {};
   const fs = query.string('fieldSelector');
   if (fs !== undefined && fs.trim() !== '') {

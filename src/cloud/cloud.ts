@@ -7,6 +7,8 @@ import { ApiServer } from './apiserver/api-server.ts';
 import { Authenticator, Authorizer, NodeGraphIndex, TokenStore } from './apiserver/auth/index.ts';
 import { ensureCloudCredentials } from './apiserver/bootstrap/index.ts';
 import type { CompiledCloudConfig } from './config.ts';
+import { LocalClient } from './client/local-client.ts';
+import { startControllers } from './controllers/index.ts';
 
 /** The version kedge reports (package.json's). */
 export const KEDGE_VERSION = '0.1.0';
@@ -21,7 +23,7 @@ export interface RunningCloud {
 /**
  * The cloud process, its modules written out in start order: (1) the store (SQLite in the data
  * dir) and its compactor, (2) credentials (CA, serving certificate, admin kubeconfig), (3) the API
- * server. Runs until `signal` aborts; resolves once everything serves.
+ * server, (4) the controllers (once the API is ready). Runs until `signal` aborts; resolves once everything serves.
  */
 export async function startCloud(config: CompiledCloudConfig, log: Logger, signal: AbortSignal): Promise<RunningCloud> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -44,6 +46,7 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
     log: log.child({ component: 'apiserver' }),
   });
   await api.start(signal);
+  await startControllers(new LocalClient(api.registry, 'system:kube-controller-manager'), log.child({ component: 'controllers' }), signal);
   const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
   const kubeconfigPath = await credentials.writeAdminKubeconfig(`https://${host.includes(':') ? `[${host}]` : host}:${api.port}`);
   log.info('kubeconfig written', { path: kubeconfigPath });

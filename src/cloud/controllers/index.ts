@@ -1,0 +1,37 @@
+import type { Logger } from '../../log/logger.ts';
+import type { KubeClient } from '../client/client.ts';
+import { EventRecorder } from './events/recorder.ts';
+
+/** What every controller module gets. */
+export interface ControllerContext {
+  readonly client: KubeClient;
+  readonly log: Logger;
+  /** Records Events for `kubectl describe`; one per controller component name. */
+  recorder(component: string): EventRecorder;
+}
+
+/** One controller (or a group sharing informers): starts its informers, waits for their sync, runs. */
+export interface ControllerModule {
+  readonly name: string;
+  start(ctx: ControllerContext, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The controllers of the cloud, in start order. Each is level-triggered (informer → work queue →
+ * reconcile) and starts only after the API server is ready. kedge on SQLite is a single replica,
+ * so, as kine does, no leader election runs.
+ */
+export const CONTROLLER_MODULES: readonly ControllerModule[] = [];
+
+/** Starts every controller module; resolves once all have synced their caches. */
+export async function startControllers(client: KubeClient, log: Logger, signal: AbortSignal): Promise<void> {
+  const ctx: ControllerContext = {
+    client,
+    log,
+    recorder: (component) => new EventRecorder({ client, component, log: log.child({ component: `${component}-events` }) }),
+  };
+  for (const m of CONTROLLER_MODULES) {
+    log.info('starting controller', { controller: m.name });
+    await m.start({ ...ctx, log: log.child({ controller: m.name }) }, signal);
+  }
+}

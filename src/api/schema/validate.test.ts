@@ -211,6 +211,11 @@ describe('validateValue with CRD schemas', () => {
     assert.deepEqual(messages(value, schema, { unknownFields: 'strict', path: 'spec.list' }), []);
   });
 
+  it('accepts patterns written for Go regular expressions and reports broken ones', () => {
+    assert.deepEqual(messages('a-b', { type: 'string', pattern: '^[a-z]+\\-[a-z]+$' }), []);
+    assert.deepEqual(validateValue('x', { type: 'string', pattern: '([' }, emptyResolver, { unknownFields: 'strict', path: 'spec.x' }).errors.map((e) => e.type), ['InternalError']);
+  });
+
   it('reports an unresolvable reference instead of accepting anything', () => {
     assert.deepEqual(validateValue({}, { $ref: '#/definitions/nope' }, emptyResolver, { unknownFields: 'strict' }).errors, [
       { type: 'InternalError', field: '', detail: 'unresolvable schema reference #/definitions/nope' },

@@ -141,8 +141,14 @@ function compiledPattern(pattern: string): RegExp | Error {
   if (re === undefined) {
     try {
       re = new RegExp(pattern, 'u');
-    } catch (err) {
-      re = err instanceof Error ? err : new Error(String(err));
+    } catch {
+      // Unicode mode rejects escapes such as `\-` outside a class that Go's RE2 and legacy
+      // ECMAScript accept; schemas written for Kubernetes use them.
+      try {
+        re = new RegExp(pattern);
+      } catch (err) {
+        re = err instanceof Error ? err : new Error(String(err));
+      }
     }
     patterns.set(pattern, re);
   }

@@ -38,7 +38,7 @@ const TYPE_TEXT: Record<FieldErrorType, string> = {
 /** The message Kubernetes prints for a field error, e.g. `spec.containers[0].image: Required value`. */
 export function formatFieldError(e: FieldError): string {
   const head = TYPE_TEXT[e.type];
-  const shown = e.value === undefined || e.type === 'FieldValueRequired' || e.type === 'FieldValueForbidden' ? '' : `: ${JSON.stringify(e.value)}`;
+  const shown = e.value === undefined || e.type === 'FieldValueRequired' || e.type === 'FieldValueForbidden' || e.type === 'FieldValueTooLong' ? '' : `: ${JSON.stringify(e.value)}`;
   const detail = e.detail === '' ? '' : `: ${e.detail}`;
   return `${e.field}: ${head}${shown}${detail}`;
 }

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../../api/object.ts';
 import type { FieldError } from '../../../api/field-error.ts';
-import { validateStructuralSchema } from '../../../api/schema/validate.ts';
+import { validateStructuralSchema } from '../../../api/schema/structural.ts';
 import type { ResourceHooks } from '../storage/hooks.ts';
 import { CRD_CLEANUP_FINALIZER } from './crd-controller.ts';
 import { crdSpec } from './resource-types.ts';
@@ -48,7 +48,7 @@ function structuralErrors(obj: KubeObject): FieldError[] {
   (spec?.versions ?? []).forEach((v, i) => {
     const schema = v.schema?.openAPIV3Schema;
     if (schema === undefined) return;
-    for (const e of validateStructuralSchema(schema)) errors.push({ ...e, field: `spec.versions[${i}].schema.openAPIV3Schema${e.field === '' ? '' : `.${e.field}`}` });
+    errors.push(...validateStructuralSchema(schema, `spec.versions[${i}].schema.openAPIV3Schema`));
   });
   return errors;
 }

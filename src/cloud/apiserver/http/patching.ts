@@ -7,6 +7,10 @@ import { strategicMergePatch } from '../../../api/patch/strategic-merge-patch.ts
 import { serverSideApply } from '../../../api/patch/apply.ts';
 import { describeError } from '../../../errors/platform-error.ts';
 import type { RestStorage } from '../storage/rest-storage.ts';
+import type { SchemaNode } from '../../../api/schema/schema-node.ts';
+import { emptyResolver } from '../../../api/schema/resolver.ts';
+
+const PERMISSIVE: SchemaNode = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 import type { BodyFormat } from './negotiation.ts';
 import { decodeBody } from './io.ts';
 
@@ -55,13 +59,8 @@ export function applyPatch(p: PatchRequest): KubeObject {
         throw apiErrors.badRequest(`error decoding YAML: ${describeError(err)}`, { cause: err });
       }
       if (!isJsonObject(applied)) throw apiErrors.badRequest('an apply patch must be an object');
-      const schema = p.storage?.policy.patchSchema;
-      result = serverSideApply(p.current, applied as unknown as KubeObject, {
-        manager: p.manager,
-        force: p.force,
-        now: new Date(),
-        ...(schema !== undefined ? { schema: schema.schema, resolver: schema.resolver } : {}),
-      }) as unknown as JsonValue;
+      const schema = p.storage?.policy.patchSchema ?? { schema: PERMISSIVE, resolver: emptyResolver };
+      result = serverSideApply(p.current, applied as unknown as KubeObject, { manager: p.manager, force: p.force, now: new Date(), schema: schema.schema, resolver: schema.resolver }) as unknown as JsonValue;
       break;
     }
     default:

@@ -9,7 +9,7 @@ import type { Authorizer, RequestAttributes } from '../auth/authorizer.ts';
 import { NODES_GROUP, type UserInfo } from '../auth/types.ts';
 import { parseFieldSelector } from '../../../api/selectors/fields.ts';
 import type { Discovery } from '../discovery.ts';
-import type { OpenApiPublisher } from '../openapi/publisher.ts';
+import { acceptsOpenApiV2Protobuf, OPENAPI_V2_PROTOBUF_CONTENT_TYPE, type OpenApiPublisher } from '../openapi/publisher.ts';
 import { prereadBody, sendError, sendJson } from './io.ts';
 import { negotiate } from './negotiation.ts';
 import { Query } from './query.ts';
@@ -144,9 +144,9 @@ export class ApiHttpServer {
         res.end();
         return;
       }
-      const protobuf = accept.includes('application/com.github.proto-openapi.spec.v2');
+      const protobuf = acceptsOpenApiV2Protobuf(accept);
       const body = protobuf ? openapi.v2Protobuf() : openapi.v2Json();
-      res.writeHead(200, { 'Content-Type': protobuf ? 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' : 'application/json', ETag: etag, 'Content-Length': body.length });
+      res.writeHead(200, { 'Content-Type': protobuf ? OPENAPI_V2_PROTOBUF_CONTENT_TYPE : 'application/json', ETag: etag, 'Content-Length': body.length });
       res.end(body);
       return;
     }

@@ -63,9 +63,12 @@ export function customResourcePolicy(rt: ResourceType, schema: SchemaNode | unde
     validateCreate: meta,
     validateUpdate: meta,
     validateStatusUpdate: meta,
-    patchSchema: undefined,
+    // Custom resources merge by their schema's list types in server-side apply (not by strategic merge patch).
+    patchSchema: { schema: schema ?? PERMISSIVE, resolver: builtinResolver },
   };
 }
+
+const PERMISSIVE: SchemaNode = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
 /** The policy for any served type. */
 export function policyFor(rt: ResourceType): ObjectPolicy {

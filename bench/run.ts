@@ -1,0 +1,78 @@
+// The benchmark runner. `npm run bench` lists the benchmarks (every `bench/<name>.bench.ts`);
+// `npm run bench -- <name> [args]` runs that file's default export until it finishes or the first
+// SIGINT/SIGTERM, which aborts its signal so it can stop its load and clean up (a second one exits).
+import { readdirSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import type { Benchmark } from './lib/bench.ts';
+
+const SUFFIX = '.bench.ts';
+const dir = fileURLToPath(new URL('.', import.meta.url));
+
+interface BenchModule {
+  default?: Benchmark;
+  description?: string;
+}
+
+function names(): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(SUFFIX))
+    .map((f) => basename(f, SUFFIX))
+    .sort();
+}
+
+async function load(name: string): Promise<BenchModule> {
+  return (await import(new URL(`./${name}${SUFFIX}`, import.meta.url).href)) as BenchModule;
+}
+
+async function list(): Promise<void> {
+  console.log('Usage: npm run bench -- <name> [args]\n\nBenchmarks:');
+  const all = names();
+  const width = Math.max(0, ...all.map((n) => n.length)) + 2;
+  for (const name of all) console.log(`  ${name.padEnd(width)}${(await load(name)).description ?? ''}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    await list();
+    return 0;
+  }
+  if (!names().includes(name)) {
+    console.error(`bench: no benchmark "${name}" (bench/${name}${SUFFIX})`);
+    await list();
+    return 2;
+  }
+  const bench = (await load(name)).default;
+  if (typeof bench !== 'function') {
+    console.error(`bench: bench/${name}${SUFFIX} has no default export to run`);
+    return 2;
+  }
+  const abort = new AbortController();
+  const stop = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) {
+      console.error(`bench: ${sig} again, exiting now`);
+      process.exit(130);
+    }
+    console.error(`bench: ${sig}, stopping ${name} (again to exit at once)`);
+    abort.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const started = performance.now();
+  await bench({ signal: abort.signal, args });
+  console.log(`\nbench ${name}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return abort.signal.aborted ? 130 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (err instanceof Error && err.cause !== undefined) console.error(`caused by: ${err.cause instanceof Error ? err.cause.message : inspect(err.cause)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,8 +1,9 @@
 /**
  * A small hand-written schema in the shape of the built-in definitions (OpenAPI v2, `$ref`s into
  * `#/definitions/`), for the patch tests: a Pod whose containers merge by `name`, ports by
- * `containerPort`, env by `name`, finalizers as a set, tolerations atomic, volumes by `name` with
- * `retainKeys`; a Deployment whose `strategy` has `retainKeys`.
+ * `containerPort` (and, for apply, `protocol`, defaulted to TCP), env by `name`, finalizers as a
+ * set, tolerations atomic, volumes by `name` with `retainKeys`; a Deployment whose `strategy` has
+ * `retainKeys` and whose `selector` is an atomic map.
  */
 import type { SchemaNode, SchemaResolver } from '../schema/schema-node.ts';
 
@@ -16,11 +17,15 @@ export const testDefinitions: Readonly<Record<string, SchemaNode>> = {
   Deployment: {
     type: 'object',
     properties: {
+      apiVersion: str,
+      kind: str,
       metadata: ref('ObjectMeta'),
       spec: {
         type: 'object',
         properties: {
           replicas: int,
+          paused: { type: 'boolean' },
+          selector: { type: 'object', properties: { matchLabels: stringMap }, 'x-kubernetes-map-type': 'atomic' },
           strategy: { ...ref('DeploymentStrategy'), 'x-kubernetes-patch-strategy': 'retainKeys' },
           template: { type: 'object', properties: { metadata: ref('ObjectMeta'), spec: ref('PodSpec') } },
         },
@@ -78,7 +83,7 @@ export const testDefinitions: Readonly<Record<string, SchemaNode>> = {
       resources: { type: 'object', properties: { limits: stringMap, requests: stringMap } },
     },
   },
-  ContainerPort: { type: 'object', properties: { containerPort: int, protocol: str, name: str } },
+  ContainerPort: { type: 'object', properties: { containerPort: int, protocol: { type: 'string', default: 'TCP' }, name: str } },
   EnvVar: { type: 'object', properties: { name: str, value: str } },
   Toleration: { type: 'object', properties: { key: str, operator: str, value: str, effect: str } },
   Volume: {

@@ -60,6 +60,9 @@ export function applyPatch(p: PatchRequest): KubeObject {
       }
       if (!isJsonObject(applied)) throw apiErrors.badRequest('an apply patch must be an object');
       const schema = p.storage?.policy.patchSchema ?? { schema: PERMISSIVE, resolver: emptyResolver };
+      // Kubernetes defaults an apply configuration before merging it, so list keys with defaults
+      // (a port's protocol) need not be spelled out.
+      p.storage?.policy.applyDefaults(applied as unknown as KubeObject);
       result = serverSideApply(p.current, applied as unknown as KubeObject, { manager: p.manager, force: p.force, now: new Date(), schema: schema.schema, resolver: schema.resolver }) as unknown as JsonValue;
       break;
     }

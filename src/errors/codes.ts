@@ -30,6 +30,10 @@ export const ERROR_CODES = [
   // certificates and credentials
   'PKI_INVALID_CERTIFICATE',
   'PKI_INVALID_CSR',
+  // cloud–edge protocol
+  'PROTOCOL_MALFORMED',
+  'PROTOCOL_UNSUPPORTED_VERSION',
+  'PROTOCOL_FRAME_TOO_LARGE',
   // configuration and command line
   'CONFIG_INVALID',
 ] as const;

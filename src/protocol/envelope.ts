@@ -1,0 +1,94 @@
+import type { KubeObject } from '../api/object.ts';
+
+/**
+ * The cloud–edge envelope, version 1: KubeEdge's header/route/content split, typed. One WebSocket
+ * text frame carries one envelope as JSON. Every envelope is decoded and validated at the wire
+ * (`codec.ts`); nothing past the codec sees untyped input.
+ *
+ * Flows (see DESIGN.md, "The cloud–edge channel"):
+ * - connect: edge → `inventory` (uid → resourceVersion of everything it holds); cloud → `upsert`s and
+ *   `delete`s for the difference, then `synced`. Each upsert/delete is acked by the edge after it is
+ *   persisted; anything unacked is covered by the next inventory diff.
+ * - while connected: cloud → `upsert`/`delete` as objects change; edge → `status` (latest wins),
+ *   `upsert` of its own Node, `lease`, `event` (outbox, at least once, de-duplicated by header id),
+ *   `csr` (certificate rotation), each answered by `ack`, `response` or `error` carrying `parentId`.
+ */
+export const PROTOCOL_VERSION = 1 as const;
+
+/** The largest frame either side accepts (Kubernetes objects are capped well below this). */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** The kinds of object the cloud keeps in sync on an edge node, by their plural resource name. */
+export const SYNCED_KINDS = ['pods', 'configmaps', 'secrets', 'nodes', 'devices', 'devicemodels'] as const;
+export type SyncedKind = (typeof SYNCED_KINDS)[number];
+
+/** Kinds an edge may report status for. */
+export const STATUS_KINDS = ['pods', 'nodes', 'devices'] as const;
+export type StatusKind = (typeof STATUS_KINDS)[number];
+
+export const OPERATIONS = ['upsert', 'delete', 'inventory', 'synced', 'status', 'lease', 'event', 'csr', 'ack', 'response', 'error', 'keepalive'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export const GROUPS = ['resource', 'hub', 'twin'] as const;
+export type Group = (typeof GROUPS)[number];
+
+export interface Header {
+  /** Unique per message (a UUID); the outbox de-duplicates by it. */
+  readonly id: string;
+  /** Set on `ack`, `response` and `error`: the id of the message answered. */
+  readonly parentId?: string;
+  /** Milliseconds since the epoch, at the sender. */
+  readonly timestamp: number;
+  /** For `upsert`/`delete`: the object's resourceVersion in the cloud. */
+  readonly resourceVersion?: string;
+}
+
+/** Which object a message is about. */
+export interface ResourceRef {
+  readonly kind: SyncedKind | 'events' | 'leases';
+  readonly namespace?: string;
+  readonly name: string;
+  readonly uid?: string;
+}
+
+export interface Route {
+  readonly source: 'cloud' | 'edge';
+  readonly group: Group;
+  readonly operation: Operation;
+  readonly resource?: ResourceRef;
+}
+
+/** One held object in an inventory. */
+export interface InventoryItem {
+  readonly kind: SyncedKind;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+}
+
+/** The content each operation carries. */
+export interface Contents {
+  upsert: KubeObject;
+  delete: { readonly uid: string };
+  inventory: { readonly items: readonly InventoryItem[] };
+  synced: { readonly revision: string };
+  status: { readonly status: Record<string, unknown> };
+  lease: { readonly renewTime: string; readonly leaseDurationSeconds: number };
+  event: KubeObject;
+  csr: { readonly csr: string };
+  ack: null;
+  response: Record<string, unknown>;
+  error: { readonly code: string; readonly message: string };
+  keepalive: null;
+}
+
+/** A typed envelope: the content type follows from `route.operation`. */
+export type Envelope<O extends Operation = Operation> = {
+  [K in O]: {
+    readonly v: typeof PROTOCOL_VERSION;
+    readonly header: Header;
+    readonly route: Route & { readonly operation: K };
+    readonly content: Contents[K];
+  };
+}[O];

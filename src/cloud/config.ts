@@ -13,6 +13,11 @@ export interface CompiledCloudConfig {
   readonly logLevel: LogLevel;
   /** How often the store drops history older than one interval. */
   readonly compactIntervalMs: number;
+  /**
+   * How long a node's Lease may go unrenewed before the node is marked Ready=Unknown and tainted unreachable.
+   * @default 40_000
+   */
+  readonly nodeMonitorGracePeriodMs: number;
 }
 
 const port = (v: unknown): string | undefined => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : 'must be a port number between 0 and 65535');
@@ -37,6 +42,12 @@ export const CLOUD_FLAGS: readonly FlagSpec[] = [
     check: (v) => ((LOG_LEVELS as readonly string[]).includes(String(v)) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
   },
   { name: 'compact-interval', type: 'duration', description: 'how often old revisions of the store are compacted', default: '5m' },
+  {
+    name: 'node-monitor-grace-period',
+    type: 'duration',
+    description: 'how long a node may stop renewing its Lease before it is marked unreachable (its pods stay unless it opts in to eviction)',
+    default: '40s',
+  },
 ];
 
 /** Expands `~` and makes the data dir absolute. */
@@ -46,6 +57,7 @@ export function resolveDataDir(dir: string): string {
 
 export function compileCloudConfig(v: Record<string, FlagValue>): CompiledCloudConfig {
   const interval = v['compact-interval'];
+  const grace = v['node-monitor-grace-period'];
   return Object.freeze({
     dataDir: resolveDataDir(String(v['data-dir'])),
     apiPort: Number(v['api-port']),
@@ -53,5 +65,6 @@ export function compileCloudConfig(v: Record<string, FlagValue>): CompiledCloudC
     tlsSans: Object.freeze([...(v['tls-san'] as string[])]),
     logLevel: String(v['log-level']) as LogLevel,
     compactIntervalMs: typeof interval === 'number' ? interval : 300_000,
+    nodeMonitorGracePeriodMs: typeof grace === 'number' ? grace : 40_000,
   });
 }

@@ -1,14 +1,20 @@
 import type { Logger } from '../../log/logger.ts';
 import type { KubeClient } from '../client/client.ts';
+import type { CompiledCloudConfig } from '../config.ts';
 import { EventRecorder } from './events/recorder.ts';
 
 /** What every controller module gets. */
 export interface ControllerContext {
   readonly client: KubeClient;
   readonly log: Logger;
+  /** The settings controllers read (`--node-monitor-grace-period`, ...). */
+  readonly config: ControllersConfig;
   /** Records Events for `kubectl describe`; one per controller component name. */
   recorder(component: string): EventRecorder;
 }
+
+/** The slice of the cloud's configuration the controllers read. */
+export type ControllersConfig = Pick<CompiledCloudConfig, 'nodeMonitorGracePeriodMs'>;
 
 /** One controller (or a group sharing informers): starts its informers, waits for their sync, runs. */
 export interface ControllerModule {
@@ -24,10 +30,11 @@ export interface ControllerModule {
 export const CONTROLLER_MODULES: readonly ControllerModule[] = [];
 
 /** Starts every controller module; resolves once all have synced their caches. */
-export async function startControllers(client: KubeClient, log: Logger, signal: AbortSignal): Promise<void> {
+export async function startControllers(client: KubeClient, config: ControllersConfig, log: Logger, signal: AbortSignal): Promise<void> {
   const ctx: ControllerContext = {
     client,
     log,
+    config,
     recorder: (component) => new EventRecorder({ client, component, log: log.child({ component: `${component}-events` }) }),
   };
   for (const m of CONTROLLER_MODULES) {

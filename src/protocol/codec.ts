@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isJsonObject } from '../api/object.ts';
-import { GROUPS, MAX_FRAME_BYTES, OPERATIONS, PROTOCOL_VERSION, STATUS_KINDS, SYNCED_KINDS, type Contents, type Envelope, type Group, type Header, type Operation, type ResourceRef } from './envelope.ts';
+import { dns1123SubdomainErrors } from '../api/selectors/label-validation.ts';
+import { GROUPS, MAX_FRAME_BYTES, OPERATIONS, PROTOCOL_VERSION, STATUS_KINDS, SYNCED_KINDS, type Contents, type Envelope, type Group, type Header, type JoinRequest, type JoinResponse, type JoinToken, type Operation, type ResourceRef } from './envelope.ts';
 
 /** A frame that is not a valid v1 envelope. The hub answers it with an `error` envelope or closes the session. */
 export class ProtocolError extends PlatformError {
@@ -170,4 +171,49 @@ export function envelope<O extends Operation>(
     route: { source, group, operation, ...(extra.resource !== undefined ? { resource: extra.resource } : {}) },
     content,
   } as Envelope<O>;
+}
+
+const JOIN_TOKEN = /^([0-9a-f]{64})\.([a-z0-9]{6})\.([a-z0-9]{16})$/;
+
+/** Parses a join token (`<CA digest>.<id>.<secret>`, see {@link JoinToken}); undefined when it is not one. */
+export function decodeJoinToken(text: string): JoinToken | undefined {
+  const m = JOIN_TOKEN.exec(text.trim());
+  if (m === null) return undefined;
+  return { caDigest: m[1]!, id: m[2]!, secret: m[3]! };
+}
+
+/** Formats a join token. */
+export function encodeJoinToken(token: JoinToken): string {
+  return `${token.caDigest}.${token.id}.${token.secret}`;
+}
+
+/**
+ * Validates the body of `POST /join` (already parsed JSON). The token is only checked to be a
+ * string here: the join service tells a malformed token apart from a malformed request.
+ * @throws ProtocolError `PROTOCOL_MALFORMED` naming the field
+ */
+export function decodeJoinRequest(v: unknown): JoinRequest {
+  if (!isJsonObject(v)) fail('join request must be a JSON object');
+  const nodeName = str(v['nodeName'], 'nodeName');
+  const problems = dns1123SubdomainErrors(nodeName);
+  if (problems.length > 0) fail(`nodeName ${JSON.stringify(nodeName)}: ${problems.join('; ')}`);
+  return { token: str(v['token'], 'token', 256), nodeName, csr: str(v['csr'], 'csr', 16_384) };
+}
+
+/**
+ * Validates the answer of `POST /join` (already parsed JSON).
+ * @throws ProtocolError `PROTOCOL_MALFORMED` naming the field
+ */
+export function decodeJoinResponse(v: unknown): JoinResponse {
+  if (!isJsonObject(v)) fail('join response must be a JSON object');
+  const hub = v['hub'];
+  if (!isJsonObject(hub)) fail('join response hub must be an object');
+  const port = hub['port'];
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail('join response hub.port must be a port number');
+  return {
+    nodeName: str(v['nodeName'], 'nodeName'),
+    certificate: str(v['certificate'], 'certificate', 65_536),
+    caCertificate: str(v['caCertificate'], 'caCertificate', 65_536),
+    hub: { host: str(hub['host'], 'hub.host'), port },
+  };
 }

@@ -92,3 +92,65 @@ export type Envelope<O extends Operation = Operation> = {
     readonly content: Contents[K];
   };
 }[O];
+
+// ---------------------------------------------------------------------------------------------
+// Transport and join: what an edge needs to reach the cloud. Shared by both halves so that the
+// paths, ports and bodies cannot drift.
+
+/** The hub's WebSocket path: `wss://<hub host>:<hub port>/v1/hub`. The node's identity is its client certificate only. */
+export const HUB_PATH = '/v1/hub';
+/** Default ports: the hub (WSS, mutual TLS) and the join service (HTTPS). */
+export const DEFAULT_HUB_PORT = 10000;
+export const DEFAULT_JOIN_PORT = 10002;
+/** `GET` on the join service: the cluster CA (PEM), unauthenticated; the edge checks its SHA-256 against the token. */
+export const JOIN_CA_PATH = '/ca.crt';
+/** `POST` on the join service: a {@link JoinRequest} (JSON) answered by a {@link JoinResponse} or a {@link JoinErrorBody}. */
+export const JOIN_PATH = '/join';
+
+/**
+ * WebSocket close codes the hub uses (4000–4999 are private to the application). The edge reconnects
+ * after any of them except {@link HUB_CLOSE_REPLACED}, which means another connection with the same
+ * certificate took over (reconnecting would steal it back, forever).
+ */
+export const HUB_CLOSE_REPLACED = 4001;
+/** Too many malformed or refused frames. */
+export const HUB_CLOSE_POLICY = 4002;
+/** The cloud is shutting down; reconnect with back-off. */
+export const HUB_CLOSE_GOING_AWAY = 1001;
+
+/**
+ * A join token: `<sha256 of the CA certificate DER, hex>.<token id>.<token secret>`. The id
+ * (6 × [a-z0-9]) names the bootstrap-token Secret; the secret (16 × [a-z0-9]) is checked against
+ * the hash stored there. The first part lets the edge trust the CA it downloads.
+ */
+export interface JoinToken {
+  readonly caDigest: string;
+  readonly id: string;
+  readonly secret: string;
+}
+
+/** The body of `POST /join`. */
+export interface JoinRequest {
+  readonly token: string;
+  /** A DNS subdomain (the Node's name). */
+  readonly nodeName: string;
+  /** PEM `CERTIFICATE REQUEST` with `CN=system:node:<nodeName>, O=system:nodes`. */
+  readonly csr: string;
+}
+
+/** The answer to a successful `POST /join`. */
+export interface JoinResponse {
+  readonly nodeName: string;
+  /** The node's client certificate (PEM). */
+  readonly certificate: string;
+  /** The cluster CA (PEM): the hub's serving certificate chains to it. */
+  readonly caCertificate: string;
+  /** Where the hub listens: connect to `wss://<host>:<port>` + {@link HUB_PATH}. */
+  readonly hub: { readonly host: string; readonly port: number };
+}
+
+/** The body of every error answer of the join service (HTTP 4xx/5xx), with a stable code (docs/errors.md). */
+export interface JoinErrorBody {
+  readonly code: string;
+  readonly message: string;
+}

@@ -170,7 +170,7 @@ export function envelope<O extends Operation>(
     },
     route: { source, group, operation, ...(extra.resource !== undefined ? { resource: extra.resource } : {}) },
     content,
-  } as Envelope<O>;
+  };
 }
 
 const JOIN_TOKEN = /^([0-9a-f]{64})\.([a-z0-9]{6})\.([a-z0-9]{16})$/;

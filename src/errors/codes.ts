@@ -34,6 +34,18 @@ export const ERROR_CODES = [
   'PROTOCOL_MALFORMED',
   'PROTOCOL_UNSUPPORTED_VERSION',
   'PROTOCOL_FRAME_TOO_LARGE',
+  // join service and join tokens
+  'JOIN_BAD_REQUEST',
+  'JOIN_TOKEN_MALFORMED',
+  'JOIN_TOKEN_WRONG_CA',
+  'JOIN_TOKEN_INVALID',
+  'JOIN_TOKEN_EXPIRED',
+  'JOIN_TOKEN_REVOKED',
+  'JOIN_NODE_NAME_TAKEN',
+  // cloud hub
+  'HUB_FORBIDDEN',
+  'HUB_UNSUPPORTED_OPERATION',
+  'HUB_RATE_LIMITED',
   // configuration and command line
   'CONFIG_INVALID',
 ] as const;

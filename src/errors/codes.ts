@@ -46,6 +46,17 @@ export const ERROR_CODES = [
   'HUB_FORBIDDEN',
   'HUB_UNSUPPORTED_OPERATION',
   'HUB_RATE_LIMITED',
+  // edge node: joining, local state, the hub client
+  'JOIN_CA_MISMATCH',
+  'JOIN_UNREACHABLE',
+  'EDGE_NOT_JOINED',
+  'EDGE_ALREADY_JOINED',
+  'EDGE_STATE_INVALID',
+  'EDGE_DB_INCOMPATIBLE',
+  'EDGE_META_INVALID_OBJECT',
+  'EDGE_OUTBOX_FULL',
+  'EDGE_HUB_REPLACED',
+  'EDGE_CERT_ROTATION_FAILED',
   // configuration and command line
   'CONFIG_INVALID',
 ] as const;

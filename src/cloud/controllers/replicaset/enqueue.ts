@@ -2,67 +2,67 @@ import type { LabelSelector as MetaLabelSelector, OwnerReference } from 'kuberne
 import type { KubeObject } from '../../../api/object.ts';
 import { labelSelectorFromMeta } from '../../../api/selectors/labels.ts';
 import { objectKey, type Informer } from '../runtime/informer.ts';
-import type { Expectations } from './expectations.ts';
-import { controllerOf, type OwnerKind, type PodObject } from './objects.ts';
+import { controllerOf, type OwnerKind } from './objects.ts';
 
-/** An owner whose pods are looked up: its spec's selector. */
+/** An owner whose dependants are found by its spec's selector. */
 export interface SelectingOwner extends KubeObject {
   spec?: { readonly selector?: MetaLabelSelector };
 }
 
-/**
- * Routes pod changes to the owner that must look at them (client-go controllers' `addPod`,
- * `updatePod`, `deletePod`): the owner named by the pod's controller reference, or, for an
- * orphan, every owner of that kind whose selector matches it (one of them may adopt it). A pod
- * that changes hands or labels is also sent to its previous owner. Deletions are observed for
- * the owner's expectations.
- */
-export function routePodsToOwners<O extends SelectingOwner>(options: {
-  readonly pods: Informer<PodObject>;
+/** Options of {@link routeToOwners}. */
+export interface RouteToOwnersOptions<D extends KubeObject, O extends SelectingOwner> {
+  /** Pods of replica sets, replica sets of deployments, pods of daemon sets. */
+  readonly dependants: Informer<D>;
   readonly owners: Informer<O>;
   readonly ownerKind: OwnerKind;
-  readonly expectations: Expectations;
   readonly enqueue: (ownerKey: string) => void;
-}): void {
-  const { pods, owners, ownerKind, expectations, enqueue } = options;
-  const ownerKeyOf = (pod: PodObject, ref: OwnerReference): string | undefined => {
-    if (ref.kind !== ownerKind.kind || ref.apiVersion.split('/')[0] !== ownerKind.apiVersion.split('/')[0]) return undefined;
-    const owner = owners.get(pod.metadata.namespace, ref.name);
-    // A different uid is a new owner under an old name: the pod is not its.
+  /** Called when a dependant left the cache, with its owner's key (expectations observe it). */
+  readonly onRemoved?: (ownerKey: string, dependant: D) => void;
+}
+
+/**
+ * Routes changes of dependants to the owner that must look at them (client-go controllers'
+ * `addPod`, `updatePod`, `deletePod`): the owner named by the controller reference, or, for an
+ * orphan, every owner of that kind whose selector matches it (one of them may adopt it). A
+ * dependant that changes hands is also sent to its previous owner.
+ */
+export function routeToOwners<D extends KubeObject, O extends SelectingOwner>(options: RouteToOwnersOptions<D, O>): void {
+  const { dependants, owners, ownerKind, enqueue, onRemoved } = options;
+  const group = ownerKind.apiVersion.split('/')[0];
+  const ownerKeyOf = (obj: D, ref: OwnerReference): string | undefined => {
+    if (ref.kind !== ownerKind.kind || ref.apiVersion.split('/')[0] !== group) return undefined;
+    const owner = owners.get(obj.metadata.namespace, ref.name);
+    // A different uid is a new owner under an old name: the dependant is not its.
     return owner !== undefined && owner.metadata.uid === ref.uid ? objectKey(owner) : undefined;
   };
-  const matchingOwners = (pod: PodObject): void => {
-    for (const owner of owners.list(pod.metadata.namespace)) {
-      const c = labelSelectorFromMeta(owner.spec?.selector);
-      if (c.ok && !c.selector.isEmpty() && c.selector.matches(pod.metadata.labels ?? {})) enqueue(objectKey(owner));
-    }
-  };
-  const route = (pod: PodObject): void => {
-    const ref = controllerOf(pod);
-    if (ref === undefined) {
-      matchingOwners(pod);
+  const route = (obj: D): void => {
+    const ref = controllerOf(obj);
+    if (ref !== undefined) {
+      const key = ownerKeyOf(obj, ref);
+      if (key !== undefined) enqueue(key);
       return;
     }
-    const key = ownerKeyOf(pod, ref);
-    if (key !== undefined) enqueue(key);
+    for (const owner of owners.list(obj.metadata.namespace)) {
+      const c = labelSelectorFromMeta(owner.spec?.selector);
+      if (c.ok && !c.selector.isEmpty() && c.selector.matches(obj.metadata.labels ?? {})) enqueue(objectKey(owner));
+    }
   };
-  pods.addHandler({
+  dependants.addHandler({
     add: route,
     update(old, cur) {
       const oldRef = controllerOf(old);
-      const curRef = controllerOf(cur);
-      if (oldRef !== undefined && oldRef.uid !== curRef?.uid) {
+      if (oldRef !== undefined && oldRef.uid !== controllerOf(cur)?.uid) {
         const key = ownerKeyOf(old, oldRef);
         if (key !== undefined) enqueue(key);
       }
       route(cur);
     },
-    delete(pod) {
-      const ref = controllerOf(pod);
+    delete(obj) {
+      const ref = controllerOf(obj);
       if (ref === undefined) return;
-      const key = ownerKeyOf(pod, ref);
+      const key = ownerKeyOf(obj, ref);
       if (key === undefined) return;
-      expectations.observeRemoval(key, pod.metadata.name ?? '');
+      onRemoved?.(key, obj);
       enqueue(key);
     },
   });

@@ -2,7 +2,7 @@ import type { ControllerModule } from '../index.ts';
 import { Controller } from '../runtime/controller.ts';
 import { Informer } from '../runtime/informer.ts';
 import { ReplicaSetController } from './controller.ts';
-import { routeOwners, routePodsToOwners } from './enqueue.ts';
+import { routeOwners, routeToOwners } from './enqueue.ts';
 import { Expectations } from './expectations.ts';
 import { BY_CONTROLLER, controllerIndex, REPLICA_SET_KIND, type PodObject, type ReplicaSetObject } from './objects.ts';
 
@@ -23,7 +23,7 @@ export const replicaSetModule: ControllerModule = {
     const controller = new Controller({ reconciler, workers: WORKERS, log: ctx.log });
     const enqueue = (key: string): void => controller.enqueue(key);
     routeOwners(replicaSets, enqueue);
-    routePodsToOwners({ pods, owners: replicaSets, ownerKind: REPLICA_SET_KIND, expectations, enqueue });
+    routeToOwners({ dependants: pods, owners: replicaSets, ownerKind: REPLICA_SET_KIND, enqueue, onRemoved: (key, pod) => expectations.observeRemoval(key, pod.metadata.name ?? '') });
     await Promise.all([replicaSets.start(signal), pods.start(signal)]);
     controller.start(signal);
   },

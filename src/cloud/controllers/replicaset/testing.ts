@@ -114,6 +114,32 @@ export class TestApi {
     await this.pods.delete(pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0 });
   }
 
+  /**
+   * Plays the kubelet for every pod until {@link close} or `stop`: marks new pods Running and Ready
+   * (when `ready(pod)` allows) and finishes the termination of deleted ones. `onChange` sees every
+   * pod event, for tests that check an invariant throughout.
+   */
+  kubelet(options: { ready?: (pod: PodObject) => boolean; onChange?: (type: string, pod: PodObject) => void } = {}): { stop(): void } {
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, this.#abort.signal]);
+    const run = async (): Promise<void> => {
+      const list = await this.pods.list();
+      for await (const ev of this.pods.watch(undefined, { resourceVersion: list.resourceVersion, signal })) {
+        if (ev.type === 'BOOKMARK') continue;
+        const pod = ev.object;
+        options.onChange?.(ev.type, pod);
+        if (ev.type === 'DELETED') continue;
+        if (pod.metadata.deletionTimestamp !== undefined) {
+          await this.finishTermination(pod).catch(() => undefined);
+        } else if (pod.status?.phase === 'Pending' && (options.ready?.(pod) ?? true)) {
+          await this.setReady(pod).catch(() => undefined);
+        }
+      }
+    };
+    run().catch(() => undefined);
+    return { stop: () => stop.abort() };
+  }
+
   /** The Events recorded about the object with `uid`. */
   async eventsFor(uid: string | undefined, namespace = 'default'): Promise<EventObject[]> {
     return (await this.events.list(namespace)).items.filter((e) => e.involvedObject?.uid === uid);

@@ -95,7 +95,18 @@ export function compilePrinterColumns(columns: readonly CrdPrinterColumn[]): Com
   };
 }
 
-/** The cells of `obj` for printer columns (without the Name cell). */
+/** Compiled columns by the array they came from: a served CRD version keeps one array for its lifetime. */
+const compiledCache = new WeakMap<readonly CrdPrinterColumn[], CompiledPrinterColumns>();
+
+/**
+ * The cells of `obj` for printer columns (without the Name cell). The paths of a given columns
+ * array are parsed once, so calling this for every row of a list is cheap.
+ */
 export function printerColumnCells(columns: readonly CrdPrinterColumn[], obj: unknown, now: Date): unknown[] {
-  return compilePrinterColumns(columns).cells(obj, now);
+  let compiled = compiledCache.get(columns);
+  if (compiled === undefined) {
+    compiled = compilePrinterColumns(columns);
+    compiledCache.set(columns, compiled);
+  }
+  return compiled.cells(obj, now);
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GroupVersionKind, KubeObject } from '../object.ts';
-import { defaultTableColumns, printerColumnsTable, tableColumnsFor, tableRowCells, DEFAULT_CRD_PRINTER_COLUMNS } from './index.ts';
+import { defaultTableColumns, printerColumnCells, printerColumnsTable, tableColumnsFor, tableRowCells, DEFAULT_CRD_PRINTER_COLUMNS } from './index.ts';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 const CREATED = '2024-04-28T08:00:00Z'; // 3d4h before NOW
@@ -218,5 +218,14 @@ describe('CRD printer columns', () => {
 
   it('serves an Age column when a CRD defines none', () => {
     assert.deepEqual(printerColumnsTable(DEFAULT_CRD_PRINTER_COLUMNS, device, NOW).cells, ['sensor-1', '3d4h']);
+  });
+});
+
+describe('printerColumnCells', () => {
+  it('gives the same cells on every call for one columns array', () => {
+    const columns = [{ name: 'Phase', type: 'string', jsonPath: '.status.phase' }];
+    const o = obj({ status: { phase: 'Online' } });
+    assert.deepEqual(printerColumnCells(columns, o, NOW), ['Online']);
+    assert.deepEqual(printerColumnCells(columns, obj({ status: {} }), NOW), [null]);
   });
 });

@@ -46,7 +46,7 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
     log: log.child({ component: 'apiserver' }),
   });
   await api.start(signal);
-  await startControllers(new LocalClient(api.registry, 'system:kube-controller-manager'), config, log.child({ component: 'controllers' }), signal);
+  await startControllers(new LocalClient(api.registry, 'system:kube-controller-manager', { backend }), config, log.child({ component: 'controllers' }), signal);
   const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
   const kubeconfigPath = await credentials.writeAdminKubeconfig(`https://${host.includes(':') ? `[${host}]` : host}:${api.port}`);
   log.info('kubeconfig written', { path: kubeconfigPath });

@@ -23,6 +23,7 @@ import { servedResourcesOf } from './openapi-resources.ts';
 import { ResourceHandler } from './http/resource-handler.ts';
 import { ApiHttpServer } from './http/server.ts';
 import { namespaceFinalize, NAMESPACE_FINALIZE_SUBRESOURCE } from './http/namespace-finalize.ts';
+import { podBinding, POD_BINDING_SUBRESOURCE } from './http/binding.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { Authorizer } from './auth/authorizer.ts';
 import { NodeGraphFeeder } from './node-graph-feeder.ts';
@@ -110,12 +111,18 @@ export class ApiServer {
     const discovery = new Discovery({
       registry: this.registry,
       kedgeVersion: this.#options.kedgeVersion,
-      extraSubresources: [{ group: '', plural: 'namespaces', subresource: NAMESPACE_FINALIZE_SUBRESOURCE, kind: 'Namespace', verbs: ['update'] }],
+      extraSubresources: [
+        { group: '', plural: 'namespaces', subresource: NAMESPACE_FINALIZE_SUBRESOURCE, kind: 'Namespace', verbs: ['update'] },
+        { group: '', plural: 'pods', subresource: POD_BINDING_SUBRESOURCE, kind: 'Binding', verbs: ['create'] },
+      ],
     });
     const resources = new ResourceHandler({
       registry: this.registry,
       log: log.child({ component: 'rest' }),
-      subresources: new Map([[`namespaces/${NAMESPACE_FINALIZE_SUBRESOURCE}`, namespaceFinalize]]),
+      subresources: new Map([
+        [`namespaces/${NAMESPACE_FINALIZE_SUBRESOURCE}`, namespaceFinalize],
+        [`pods/${POD_BINDING_SUBRESOURCE}`, (r, pods) => podBinding(r, pods, this.#options.backend)],
+      ]),
     });
 
     log.info('5. listening', { address: this.#options.bindAddress, port: this.#options.port });

@@ -1,3 +1,4 @@
+import type { Binding } from 'kubernetes-types/core/v1.d.ts';
 import type { KubeObject } from '../../api/object.ts';
 
 /** One change seen by a watch; `BOOKMARK` carries only a resourceVersion to resume from. */
@@ -48,8 +49,31 @@ export interface ResourceClient<T extends KubeObject = KubeObject> {
   delete(namespace: string | undefined, name: string, options?: DeleteOptions): Promise<{ object: T; deleted: boolean }>;
 }
 
+/** One served resource, as discovery lists it. */
+export interface ServedResource {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+  readonly verbs: readonly string[];
+}
+
 /** Clients for any served resource. */
 export interface KubeClient {
   /** @throws Error when the resource is not served */
   resource<T extends KubeObject = KubeObject>(group: string, version: string, plural: string): ResourceClient<T>;
+  /** Every resource served right now, CRDs included (what discovery would list). */
+  serverResources(): Promise<readonly ServedResource[]>;
+  /**
+   * Binds a pod to a node (POST pods/<name>/binding).
+   * @throws ApiError 404 when the pod is gone, 409 when it is bound already, being deleted, or its uid is not `binding.metadata.uid`
+   */
+  bindPod(namespace: string, name: string, binding: Binding): Promise<void>;
+  /**
+   * Replaces a namespace's `spec.finalizers` (PUT namespaces/<name>/finalize); a terminating
+   * namespace left without finalizers is deleted. Resolves with the namespace's last state.
+   * @throws ApiError 404 when it is gone
+   */
+  finalizeNamespace(name: string, finalizers: readonly string[]): Promise<KubeObject>;
 }

@@ -1,13 +1,17 @@
+import type { Binding } from 'kubernetes-types/core/v1.d.ts';
 import type { KubeObject } from '../../api/object.ts';
 import { apiErrors } from '../../api/errors.ts';
 import { hasCode } from '../../errors/platform-error.ts';
+import type { Backend } from '../../store/backend.ts';
 import type { ResourceRegistry } from '../apiserver/resources/registry.ts';
 import type { RestStorage, WriteOptions } from '../apiserver/storage/rest-storage.ts';
 import { parseResourceVersion } from '../apiserver/storage/rest-storage.ts';
 import { selectionFilter } from '../apiserver/http/selection.ts';
 import { applyPatch } from '../apiserver/http/patching.ts';
 import type { BodyFormat } from '../apiserver/http/negotiation.ts';
-import type { DeleteOptions, KubeClient, ListResult, PatchType, ResourceClient, Selection, WatchEvent } from './client.ts';
+import { bindPod } from '../apiserver/http/binding.ts';
+import { NAMESPACE_FINALIZE_SUBRESOURCE } from '../apiserver/http/namespace-finalize.ts';
+import type { DeleteOptions, KubeClient, ListResult, PatchType, ResourceClient, Selection, ServedResource, WatchEvent } from './client.ts';
 
 const PATCH_FORMATS: Record<PatchType, BodyFormat> = { json: 'json-patch', merge: 'merge-patch', strategic: 'strategic-merge-patch', apply: 'apply-patch' };
 
@@ -19,18 +23,51 @@ const PATCH_FORMATS: Record<PatchType, BodyFormat> = { json: 'json-patch', merge
 export class LocalClient implements KubeClient {
   readonly #registry: ResourceRegistry;
   readonly #user: string;
+  readonly #write: WriteOptions;
+  readonly #backend: Backend | undefined;
 
-  constructor(registry: ResourceRegistry, user: string) {
+  /**
+   * @param options.backend the registry's store; needed only by {@link bindPod}, which writes the
+   *   store directly as kube-apiserver's binding does
+   */
+  constructor(registry: ResourceRegistry, user: string, options: { readonly backend?: Backend } = {}) {
     this.#registry = registry;
     this.#user = user;
+    this.#write = { dryRun: false, fieldValidation: 'Ignore', user };
+    this.#backend = options.backend;
   }
 
   resource<T extends KubeObject = KubeObject>(group: string, version: string, plural: string): ResourceClient<T> {
-    return new LocalResourceClient<T>(() => {
-      const s = this.#registry.lookup(group, version, plural);
-      if (s === undefined) throw apiErrors.pathNotFound(`${group}/${version}/${plural}`);
-      return s;
-    }, this.#user);
+    return new LocalResourceClient<T>(() => this.#storage(group, version, plural), this.#user);
+  }
+
+  serverResources(): Promise<readonly ServedResource[]> {
+    return Promise.resolve(
+      this.#registry.resources().map((rt) => ({ group: rt.group, version: rt.version, plural: rt.plural, kind: rt.kind, namespaced: rt.namespaced, verbs: rt.verbs })),
+    );
+  }
+
+  async bindPod(namespace: string, name: string, binding: Binding): Promise<void> {
+    if (this.#backend === undefined) throw apiErrors.internal('this client was made without the store and cannot bind pods');
+    await bindPod({ backend: this.#backend, pods: this.#storage('', 'v1', 'pods') }, namespace, name, binding, this.#write);
+  }
+
+  async finalizeNamespace(name: string, finalizers: readonly string[]): Promise<KubeObject> {
+    // The same two steps as PUT namespaces/<name>/finalize (http/namespace-finalize.ts).
+    const storage = this.#storage('', 'v1', 'namespaces');
+    const result = await storage.mutate(undefined, name, this.#write, NAMESPACE_FINALIZE_SUBRESOURCE, (current) => {
+      if (current === undefined) throw apiErrors.notFound({ group: '', resource: 'namespaces', name });
+      return { ...current, spec: { ...(current['spec'] as object | undefined), finalizers: [...finalizers] } };
+    });
+    const ns = result.object;
+    if (ns.metadata.deletionTimestamp === undefined || finalizers.length > 0 || (ns.metadata.finalizers ?? []).length > 0) return ns;
+    return (await storage.delete(undefined, name, { dryRun: false, user: this.#user, gracePeriodSeconds: 0 })).object;
+  }
+
+  #storage(group: string, version: string, plural: string): RestStorage {
+    const s = this.#registry.lookup(group, version, plural);
+    if (s === undefined) throw apiErrors.pathNotFound(`${group}/${version}/${plural}`);
+    return s;
   }
 }
 
@@ -77,15 +114,15 @@ class LocalResourceClient<T extends KubeObject> implements ResourceClient<T> {
   }
 
   async create(namespace: string | undefined, obj: T): Promise<T> {
-    return (await this.#storage().create(namespace, structuredClone(obj), this.#write)).object as T;
+    return (await this.#storage().create(namespace, asJson(obj), this.#write)).object as T;
   }
 
   async update(obj: T): Promise<T> {
-    return (await this.#storage().update(obj.metadata.namespace, obj.metadata.name ?? '', structuredClone(obj), this.#write)).object as T;
+    return (await this.#storage().update(obj.metadata.namespace, obj.metadata.name ?? '', asJson(obj), this.#write)).object as T;
   }
 
   async updateStatus(obj: T): Promise<T> {
-    return (await this.#storage().update(obj.metadata.namespace, obj.metadata.name ?? '', structuredClone(obj), this.#write, 'status')).object as T;
+    return (await this.#storage().update(obj.metadata.namespace, obj.metadata.name ?? '', asJson(obj), this.#write, 'status')).object as T;
   }
 
   async patch(namespace: string | undefined, name: string, type: PatchType, patch: unknown, options?: { readonly subresource?: 'status'; readonly fieldManager?: string; readonly force?: boolean }): Promise<T> {
@@ -109,4 +146,13 @@ class LocalResourceClient<T extends KubeObject> implements ResourceClient<T> {
     const r = await this.#storage().delete(namespace, name, { ...options, dryRun: false, user: this.#write.user });
     return { object: r.object as T, deleted: r.deleted };
   }
+}
+
+/**
+ * A copy of `obj` as it would arrive over HTTP: JSON drops `undefined` fields, which in-process
+ * callers leave in freely (`{ namespace: m.namespace }` for a cluster-scoped object) and which the
+ * schema would otherwise see as values of the wrong type.
+ */
+function asJson<T>(obj: T): T {
+  return JSON.parse(JSON.stringify(obj)) as T;
 }

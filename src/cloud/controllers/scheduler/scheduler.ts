@@ -26,7 +26,7 @@ const SPREAD_WEIGHT = 2;
 const LEAST_ALLOCATED_WEIGHT = 1;
 
 /** Binds a pod to a node (the pods/binding subresource). Rejects with the API's errors: 404, 409. */
-export type Binder = (pod: Pod, nodeName: string) => Promise<void>;
+export type Binder = (pod: PodObject, nodeName: string) => Promise<void>;
 
 /** The outcome of one scheduling decision. */
 export type Decision = { readonly node: string } | { readonly failures: readonly FilterResult[]; readonly message: string };

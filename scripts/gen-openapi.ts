@@ -76,11 +76,13 @@ const SCALARS: Record<string, SchemaNode> = {
     type: 'string',
     format: 'int-or-string',
   },
-  // Arbitrary JSON: no type at all.
-  [`${APIEXT}.JSON`]: {},
-  [`${APIEXT}.JSONSchemaPropsOrArray`]: {},
-  [`${APIEXT}.JSONSchemaPropsOrBool`]: {},
-  [`${APIEXT}.JSONSchemaPropsOrStringArray`]: {},
+  // Arbitrary JSON: no type at all. The preserve marker keeps the validation engine from treating
+  // them as objects that declare no fields (a nested CRD schema must pass through whole; its own
+  // structural checks run on CRD creation).
+  [`${APIEXT}.JSON`]: { 'x-kubernetes-preserve-unknown-fields': true },
+  [`${APIEXT}.JSONSchemaPropsOrArray`]: { 'x-kubernetes-preserve-unknown-fields': true },
+  [`${APIEXT}.JSONSchemaPropsOrBool`]: { 'x-kubernetes-preserve-unknown-fields': true },
+  [`${APIEXT}.JSONSchemaPropsOrStringArray`]: { 'x-kubernetes-preserve-unknown-fields': true },
   // Free-form objects. Kubernetes publishes them as a bare `type: object`; the preserve marker is
   // kedge's, so that the one validation engine (whose structural rules prune the fields of an object
   // without properties) keeps them.

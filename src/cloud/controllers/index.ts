@@ -3,6 +3,8 @@ import type { KubeClient } from '../client/client.ts';
 import type { CompiledCloudConfig } from '../config.ts';
 import { EventRecorder } from './events/recorder.ts';
 import { replicaSetModule } from './replicaset/index.ts';
+import { deploymentModule } from './deployment/index.ts';
+import { daemonSetModule } from './daemonset/index.ts';
 import { schedulerModule } from './scheduler/index.ts';
 import { nodeLifecycleModule } from './nodelifecycle/index.ts';
 import { garbageCollectorModule, namespaceModule, podGcModule } from './gc/index.ts';
@@ -31,7 +33,7 @@ export interface ControllerModule {
  * reconcile) and starts only after the API server is ready. kedge on SQLite is a single replica,
  * so, as kine does, no leader election runs.
  */
-export const CONTROLLER_MODULES: readonly ControllerModule[] = [replicaSetModule, schedulerModule, nodeLifecycleModule, garbageCollectorModule, namespaceModule, podGcModule];
+export const CONTROLLER_MODULES: readonly ControllerModule[] = [replicaSetModule, deploymentModule, daemonSetModule, schedulerModule, nodeLifecycleModule, garbageCollectorModule, namespaceModule, podGcModule];
 
 /** Starts every controller module; resolves once all have synced their caches. */
 export async function startControllers(client: KubeClient, config: ControllersConfig, log: Logger, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/it return promises that the runner itself awaits */
+ 
 import assert from 'node:assert/strict';
 import { stat, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';

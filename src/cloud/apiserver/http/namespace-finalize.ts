@@ -1,5 +1,5 @@
 import { apiErrors } from '../../../api/errors.ts';
-import { isJsonObject, type KubeObject } from '../../../api/object.ts';
+import { isJsonObject } from '../../../api/object.ts';
 import type { RestStorage } from '../storage/rest-storage.ts';
 import { decodeBody, readBody, sendObject } from './io.ts';
 import type { ResourceRequest } from './resource-handler.ts';
@@ -22,7 +22,7 @@ export async function namespaceFinalize(r: ResourceRequest, storage: RestStorage
   const opts = { dryRun: r.query.dryRun(), fieldValidation: 'Ignore' as const, user: r.user.name };
   const result = await storage.mutate(undefined, name, opts, 'finalize', (current) => {
     if (current === undefined) throw apiErrors.notFound({ group: '', resource: 'namespaces', name });
-    return { ...current, spec: { ...(current['spec'] as object | undefined), finalizers } } as KubeObject;
+    return { ...current, spec: { ...(current['spec'] as object | undefined), finalizers } };
   });
   const ns = result.object;
   if (ns.metadata.deletionTimestamp !== undefined && finalizers.length === 0 && (ns.metadata.finalizers ?? []).length === 0) {

@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import type { KubeObject } from '../../../api/object.ts';
 import type { CachedObject, CacheEventType } from '../../../store/cacher.ts';
 import { hasCode } from '../../../errors/platform-error.ts';

@@ -481,7 +481,7 @@ export class RestStorage {
     if (this.#cacher.revision >= revision) return;
     try {
       await this.#cacher.waitForRevision(revision, undefined, FRESHNESS_TIMEOUT_MS);
-    } catch (err) {
+    } catch {
       throw apiErrors.timeout(`Too large resource version: ${revision}, current: ${this.#cacher.revision}`);
     }
   }

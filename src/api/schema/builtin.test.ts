@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { builtinDefinitions, builtinResolver, definitionFor } from './builtin.ts';
 import type { SchemaNode } from './schema-node.ts';
+import { validateValue } from './validate.ts';
 
 const CORE = 'io.k8s.api.core.v1';
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
@@ -79,9 +80,30 @@ describe('built-in definitions', () => {
     assert.equal((props.properties?.additionalProperties as SchemaNode).$ref, '#/definitions/io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps');
     assert.equal(props['x-kubernetes-preserve-unknown-fields']?.type, 'boolean');
     assert.equal(props['x-kubernetes-validations']?.items?.$ref, '#/definitions/io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ValidationRule');
+    // Free-form JSON has no type, and keeps whatever it holds.
     assert.deepEqual(builtinDefinitions['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON'], {
       description: builtinDefinitions['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON']!.description,
+      'x-kubernetes-preserve-unknown-fields': true,
     });
+  });
+
+  it('lets a CRD schema through whole, array items included', () => {
+    const crd = builtinResolver.definition('io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition')!;
+    const items = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } };
+    const obj = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { kind: 'Widget', plural: 'widgets' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'array', items } } } } }],
+      },
+    };
+    const r = validateValue(obj, crd, builtinResolver, { unknownFields: 'prune' });
+    assert.deepEqual(r.unknownFields, []);
+    assert.deepEqual(obj.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.items, items);
   });
 
   it('is frozen, so no component can change what the others validate against', () => {

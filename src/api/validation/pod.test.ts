@@ -138,17 +138,17 @@ describe('pod create: the messages a user sees in a 422', () => {
     [
       'a volume with two sources',
       (p) => (p.spec!.volumes![0]!.emptyDir = {}),
-      ['spec.volumes[0].configMap: Forbidden: may not specify more than 1 volume type', 'spec.containers[0].volumeMounts[0].name: Invalid value: "cfg": not found'],
+      ['spec.volumes[0].configMap: Forbidden: may not specify more than 1 volume type', 'spec.containers[0].volumeMounts[0].name: Not found: "cfg"'],
     ],
     [
       'a volume with a bad source fails, and its mounts with it',
       (p) => (p.spec!.volumes![0]!.configMap!.name = ''),
-      ['spec.volumes[0].configMap.name: Required value', 'spec.containers[0].volumeMounts[0].name: Invalid value: "cfg": not found'],
+      ['spec.volumes[0].configMap.name: Required value', 'spec.containers[0].volumeMounts[0].name: Not found: "cfg"'],
     ],
     [
       'a mount of a missing volume',
       (p) => (c0(p).volumeMounts![0]!.name = 'data'),
-      ['spec.containers[0].volumeMounts[0].name: Invalid value: "data": not found'],
+      ['spec.containers[0].volumeMounts[0].name: Not found: "data"'],
     ],
     [
       'two mounts at one path',
@@ -163,12 +163,12 @@ describe('pod create: the messages a user sees in a 422', () => {
     [
       'a configMap item with an absolute path',
       (p) => (p.spec!.volumes![0]!.configMap!.items = [{ key: 'a', path: '/abs' }]),
-      ['spec.volumes[0].configMap.items[0].path: Invalid value: "/abs": must be a relative path', 'spec.containers[0].volumeMounts[0].name: Invalid value: "cfg": not found'],
+      ['spec.volumes[0].configMap.items[0].path: Invalid value: "/abs": must be a relative path', 'spec.containers[0].volumeMounts[0].name: Not found: "cfg"'],
     ],
     [
       'a file mode above 0777',
       (p) => (p.spec!.volumes![0]!.configMap!.defaultMode = 0o1000),
-      ['spec.volumes[0].configMap.defaultMode: Invalid value: 512: must be a number between 0 and 0777 (octal), both inclusive', 'spec.containers[0].volumeMounts[0].name: Invalid value: "cfg": not found'],
+      ['spec.volumes[0].configMap.defaultMode: Invalid value: 512: must be a number between 0 and 0777 (octal), both inclusive', 'spec.containers[0].volumeMounts[0].name: Not found: "cfg"'],
     ],
     [
       'an unknown restart policy',

@@ -59,12 +59,9 @@ export function invalidEach(path: string, value: unknown, messages: readonly str
   return messages.map((m) => fieldErrors.invalid(path, value, m));
 }
 
-/**
- * `field.NotFound`. The shared FieldErrorType has no `FieldValueNotFound` yet, so this reports an
- * Invalid value with the detail `not found` until it does.
- */
+/** `field.NotFound`: `spec.containers[0].volumeMounts[0].name: Not found: "data"`. */
 export function notFound(path: string, value: unknown): FieldError {
-  return fieldErrors.invalid(path, value, 'not found');
+  return fieldErrors.notFound(path, value);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../../api/object.ts';
-import { defaultTableColumns, printerColumnCells, tableColumnsFor, tableRowCells, type TableColumn } from '../../../api/table/index.ts';
+import { defaultTableColumns, printerColumnCells, printerColumnsTable, tableColumnsFor, tableRowCells, type TableColumn } from '../../../api/table/index.ts';
 import type { RestStorage } from '../storage/rest-storage.ts';
 
 /** The `includeObject` parameter and the clock ages are computed against. */
@@ -11,10 +11,7 @@ export interface TableOptions {
 function columnsOf(storage: RestStorage): readonly TableColumn[] {
   const rt = storage.rt;
   if (rt.printerColumns !== undefined && rt.printerColumns.length > 0) {
-    return [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-      ...rt.printerColumns.map((c) => ({ name: c.name, type: c.type as TableColumn['type'], format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })),
-    ];
+    return printerColumnsTable(rt.printerColumns, { metadata: {} }, new Date()).columns;
   }
   if (rt.crdName !== undefined) return defaultTableColumns();
   return tableColumnsFor({ group: rt.group, version: rt.version, kind: rt.kind }) ?? defaultTableColumns();

@@ -55,7 +55,7 @@ export function customResourcePolicy(rt: ResourceType, schema: SchemaNode | unde
     schemaErrors(rt.kind, rt.group, obj, r.errors);
     return unknownFieldsOutcome(rt, r.unknownFields, mode);
   };
-  const meta = (obj: KubeObject): FieldError[] => validateObjectMeta(obj.metadata, { namespaced: rt.namespaced, nameRule: 'pathSegment' });
+  const meta = (obj: KubeObject): FieldError[] => validateObjectMeta(obj.metadata, { namespaced: rt.namespaced, nameRule: 'dns1123Subdomain' });
   return {
     checkSchema: check,
     // The schema's defaults are applied by checkSchema, which every write passes first.

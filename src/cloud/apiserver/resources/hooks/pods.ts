@@ -1,8 +1,10 @@
 import type { KubeObject } from '../../../../api/object.ts';
+import type { PodSpec } from 'kubernetes-types/core/v1.d.ts';
+import { podQOSClass } from '../../../../api/defaults/index.ts';
 import type { ResourceHooks } from '../../storage/hooks.ts';
 
 interface PodLike {
-  spec?: { nodeName?: string; terminationGracePeriodSeconds?: number; serviceAccountName?: string; serviceAccount?: string; containers?: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[]; initContainers?: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[] };
+  spec?: { nodeName?: string; terminationGracePeriodSeconds?: number; serviceAccountName?: string; serviceAccount?: string };
   status?: { phase?: string; qosClass?: string };
 }
 
@@ -18,7 +20,7 @@ export function podHooks(): ResourceHooks {
       pod.spec ??= {};
       if (pod.spec.serviceAccountName === undefined || pod.spec.serviceAccountName === '') pod.spec.serviceAccountName = pod.spec.serviceAccount || 'default';
       pod.spec.serviceAccount = pod.spec.serviceAccountName;
-      pod['status'] = { phase: 'Pending', qosClass: qosClass(pod) };
+      pod['status'] = { phase: 'Pending', qosClass: podQOSClass(pod.spec as PodSpec) };
     },
     gracefulDeletion(obj, requested) {
       const pod = obj as KubeObject & PodLike;
@@ -28,22 +30,4 @@ export function podHooks(): ResourceHooks {
       return requested ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     },
   };
-}
-
-/** Kubernetes' QoS class: Guaranteed when every container's limits equal its requests for cpu and memory. */
-export function qosClass(pod: PodLike): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
-  let any = false;
-  let guaranteed = containers.length > 0;
-  for (const c of containers) {
-    const req = c.resources?.requests ?? {};
-    const lim = c.resources?.limits ?? {};
-    for (const r of ['cpu', 'memory']) {
-      if (req[r] !== undefined || lim[r] !== undefined) any = true;
-      const request = req[r] ?? lim[r];
-      if (lim[r] === undefined || request !== lim[r]) guaranteed = false;
-    }
-  }
-  if (!any) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
 }

@@ -274,4 +274,21 @@ for (const v of KUBECTL_VERSIONS) {
       { timeoutMs: 5_000, what: 'the configmap to disappear once its last finalizer is removed' },
     );
   });
+
+  test(`E2E_API_CREATE_1 (kubectl ${v}): imperative kubectl create and run commands create the objects`, async () => {
+    const ins = namespaceFor('create', v);
+    assert.match(await cloud.kubectlOk(v, ['create', 'namespace', ins]), new RegExp(`^namespace/${ins} created$`, 'm'));
+    assert.match(await cloud.kubectlOk(v, ['create', 'configmap', 'settings', '-n', ins, '--from-literal=mode=edge']), /^configmap\/settings created$/m);
+    assert.match(await cloud.kubectlOk(v, ['create', 'secret', 'generic', 'creds', '-n', ins, '--from-literal=token=abc']), /^secret\/creds created$/m);
+    assert.match(await cloud.kubectlOk(v, ['create', 'deployment', 'app', '-n', ins, '--image=nginx:1.25', '--replicas=2']), /^deployment\.apps\/app created$/m);
+    assert.match(await cloud.kubectlOk(v, ['run', 'one-off', '-n', ins, '--image=busybox:1.36', '--restart=Never']), /^pod\/one-off created$/m);
+
+    const cm = await getJson<ConfigMap>(cloud, v, ['configmap', 'settings', '-n', ins]);
+    assert.deepEqual(cm.data, { mode: 'edge' });
+    const secret = await getJson<{ data: Record<string, string> }>(cloud, v, ['secret', 'creds', '-n', ins]);
+    assert.equal(Buffer.from(secret.data['token'] ?? '', 'base64').toString(), 'abc');
+    const d = await getJson<Deployment>(cloud, v, ['deployment', 'app', '-n', ins]);
+    assert.equal(d.spec?.replicas, 2);
+    assert.equal(d.spec?.template.spec?.containers[0]?.image, 'nginx:1.25');
+  });
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { KUBECTL_VERSIONS, getJson, namespaceFor, parseTable, useCloud } from '../harness/index.ts';
+import { KUBECTL_VERSIONS, getJson, namespaceFor, namespaceManifest, parseTable, useCloud } from '../harness/index.ts';
 
 const cloud = await useCloud();
 
@@ -94,7 +94,7 @@ for (const v of KUBECTL_VERSIONS) {
   const ns = namespaceFor('crd', v);
 
   test(`E2E_API_CRD_1 (kubectl ${v}): custom objects are created and listed with the CRD's printer columns`, async () => {
-    await cloud.kubectlOk(v, ['create', 'namespace', ns]);
+    await cloud.apply(v, namespaceManifest(ns));
     const created = await cloud.kubectlOk(v, ['apply', '-f', '-'], { stdin: [widget(ns, 'w1', '{size: 3, color: red}'), widget(ns, 'w2', '{size: 12}')].join('---\n') });
     assert.match(created, /^widget\.e2e\.kedge\.io\/w1 created$/m);
     assert.match(created, /^widget\.e2e\.kedge\.io\/w2 created$/m);
@@ -162,7 +162,7 @@ for (const v of KUBECTL_VERSIONS) {
 
   test(`E2E_API_DEVICE_1 (kubectl ${v}): KubeEdge DeviceModel and Device manifests apply unchanged`, async () => {
     const dns = namespaceFor('devices', v);
-    await cloud.kubectlOk(v, ['create', 'namespace', dns]);
+    await cloud.apply(v, namespaceManifest(dns));
     const manifest = `
 apiVersion: devices.kubeedge.io/v1beta1
 kind: DeviceModel

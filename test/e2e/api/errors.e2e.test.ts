@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import type { ConfigMap, Pod, PodList } from 'kubernetes-types/core/v1.d.ts';
 import { stringify as toYaml } from 'yaml';
-import { eventually, kubectl, KUBECTL_VERSIONS, namespaceFor, useCloud, type ClientIdentity } from '../harness/index.ts';
+import { configMapManifest, eventually, kubectl, KUBECTL_VERSIONS, namespaceFor, namespaceManifest, useCloud, type ClientIdentity } from '../harness/index.ts';
 
 const cloud = await useCloud();
 const NS = 'errors';
@@ -121,8 +121,7 @@ test('E2E_API_AUTHZ_1: a node identity reads the pods bound to it and gets 403 f
 for (const v of KUBECTL_VERSIONS) {
   test(`E2E_API_CONFLICT_1 (kubectl ${v}): kubectl replace with a stale resourceVersion fails with a conflict`, async () => {
     const ns = namespaceFor('conflict', v);
-    await cloud.kubectlOk(v, ['create', 'namespace', ns]);
-    await cloud.kubectlOk(v, ['create', 'configmap', 'c', '-n', ns, '--from-literal=v=1']);
+    await cloud.apply(v, namespaceManifest(ns), configMapManifest(ns, 'c', { v: '1' }));
     const stale = await cloud.kubectlOk(v, ['get', 'configmap', 'c', '-n', ns, '-o', 'yaml']);
     await cloud.kubectlOk(v, ['patch', 'configmap', 'c', '-n', ns, '--type=merge', '-p', '{"data":{"v":"2"}}']);
 
@@ -132,9 +131,9 @@ for (const v of KUBECTL_VERSIONS) {
     assert.match(replaced.stderr, /the object has been modified; please apply your changes to the latest version and try again/);
     assert.equal(JSON.parse(await cloud.kubectlOk(v, ['get', 'configmap', 'c', '-n', ns, '-o', 'json'])).data.v, '2', 'the stale replace wrote nothing');
 
-    const dup = await cloud.kubectl(v, ['create', 'configmap', 'c', '-n', ns]);
+    const dup = await cloud.kubectl(v, ['create', '-f', '-'], { stdin: configMapManifest(ns, 'c') });
     assert.notEqual(dup.code, 0);
-    assert.match(dup.stderr, /Error from server \(AlreadyExists\): configmaps "c" already exists/);
+    assert.match(dup.stderr, /Error from server \(AlreadyExists\): (error when creating "STDIN": )?configmaps "c" already exists/);
 
     const missing = await cloud.kubectl(v, ['get', 'configmap', 'nope', '-n', ns]);
     assert.equal(missing.code, 1);

@@ -21,15 +21,18 @@ interface AnyList {
   items: { metadata: Meta }[];
 }
 
-/** name → uid@resourceVersion of every object in the lists the test looks at. */
+/**
+ * name → uid@resourceVersion of every object in the lists the test looks at. Only kinds no
+ * controller writes to on its own (no pods, deployments), so a difference means the restart changed it.
+ */
 async function snapshot(c: KedgeCloud): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const lists = [
     `/api/v1/namespaces/${NS}/configmaps`,
-    `/api/v1/namespaces/${NS}/pods`,
     `/api/v1/namespaces/${NS}/secrets`,
-    `/apis/apps/v1/namespaces/${NS}/deployments`,
-    `/apis/devices.kubeedge.io/v1beta1/namespaces/${NS}/devicemodels`,
+    `/api/v1/namespaces/${NS}/services`,
+    `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
+    `/apis/e2e.kedge.io/v1/namespaces/${NS}/gadgets`,
   ];
   for (const path of lists) {
     const r = await c.request({ path });
@@ -49,6 +52,23 @@ async function post(path: string, body: Record<string, unknown>): Promise<Meta> 
   return r.json<{ metadata: Meta }>().metadata;
 }
 
+async function ensureNamespace(): Promise<void> {
+  const r = await cloud.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } });
+  assert.ok(r.status === 201 || r.status === 409, r.body);
+}
+
+const GADGET_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'gadgets.e2e.kedge.io' },
+  spec: {
+    group: 'e2e.kedge.io',
+    scope: 'Namespaced',
+    names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', listKind: 'GadgetList' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { level: { type: 'integer' } } } } } } }],
+  },
+};
+
 async function listRv(): Promise<string> {
   const r = await cloud.request({ path: `/api/v1/namespaces/${NS}/configmaps` });
   assert.equal(r.status, 200, r.body);
@@ -60,19 +80,16 @@ function summary(events: readonly WatchEvent[]): string[] {
 }
 
 test('E2E_API_RESTART_1: after SIGTERM the restarted server serves every object with its uid and resourceVersion', async () => {
-  await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  await ensureNamespace();
+  await post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', GADGET_CRD);
+  await eventually(async () => assert.equal((await cloud.request({ path: `/apis/e2e.kedge.io/v1/namespaces/${NS}/gadgets` })).status, 200), { what: 'the gadgets CRD to be served' });
   for (let i = 0; i < 5; i++) await post(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { i: String(i) } }, data: { i: String(i) } });
   await post(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { token: 'abc' } });
-  await post(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
-  await post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'd' },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } } },
-  });
-  await post(`/apis/devices.kubeedge.io/v1beta1/namespaces/${NS}/devicemodels`, { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'DeviceModel', metadata: { name: 'm' }, spec: { protocol: 'modbus' } });
+  await post(`/api/v1/namespaces/${NS}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc' }, spec: { selector: { app: 'x' }, ports: [{ port: 80 }] } });
+  await post(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' }, spec: { holderIdentity: 'edge-a', leaseDurationSeconds: 40 } });
+  await post(`/apis/e2e.kedge.io/v1/namespaces/${NS}/gadgets`, { apiVersion: 'e2e.kedge.io/v1', kind: 'Gadget', metadata: { name: 'g' }, spec: { level: 3 } });
   const before = await snapshot(cloud);
-  assert.equal(Object.keys(before).length, 10);
+  assert.equal(Object.keys(before).length, 10, Object.keys(before).join(" "));
   const caBefore = cloud.credentials.caPem;
   const adminBefore = cloud.admin;
 
@@ -83,7 +100,7 @@ test('E2E_API_RESTART_1: after SIGTERM the restarted server serves every object 
   assert.equal(cloud.credentials.caPem, caBefore, 'the CA is reused');
   const r = await cloud.request({ path: '/api/v1/namespaces', identity: adminBefore });
   assert.equal(r.status, 200, 'the admin credential issued before the restart still works');
-  assert.deepEqual(await snapshot(cloud), before);
+  assert.deepEqual(await snapshot(cloud), before, 'every object, including the custom one, is served with its uid and resourceVersion');
 
   for (const v of KUBECTL_VERSIONS) {
     const table = parseTable(await cloud.kubectlOk(v, ['get', 'configmaps', '-n', NS]));
@@ -100,12 +117,14 @@ test('E2E_API_RESTART_1: after SIGTERM the restarted server serves every object 
 });
 
 test('E2E_API_RESTART_2: after kill -9 nothing acknowledged is lost and a watch resumed from an old resourceVersion sees every change since', async () => {
-  const from = await listRv();
+  await ensureNamespace();
   const path = `/api/v1/namespaces/${NS}/configmaps`;
+  for (const name of ['k-1', 'k-2']) await post(path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { i: name } });
+  const from = await listRv();
   await post(path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'new-before-crash' } });
-  const patched = await cloud.request({ method: 'PATCH', path: `${path}/cm-1`, headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ data: { i: 'one' } }) });
+  const patched = await cloud.request({ method: 'PATCH', path: `${path}/k-1`, headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ data: { i: 'one' } }) });
   assert.equal(patched.status, 200, patched.body);
-  const deleted = await cloud.request({ method: 'DELETE', path: `${path}/cm-2` });
+  const deleted = await cloud.request({ method: 'DELETE', path: `${path}/k-2` });
   assert.equal(deleted.status, 200, deleted.body);
   const before = await snapshot(cloud);
 
@@ -124,14 +143,14 @@ test('E2E_API_RESTART_2: after kill -9 nothing acknowledged is lost and a watch 
       assert.equal(first.object.reason, 'Expired');
       return;
     }
-    assert.deepEqual(summary(seen).slice(0, 3), ['ADDED new-before-crash', 'MODIFIED cm-1', 'DELETED cm-2']);
+    assert.deepEqual(summary(seen).slice(0, 3), ['ADDED new-before-crash', 'MODIFIED k-1', 'DELETED k-2']);
     const modified = seen.find((e) => e.type === 'MODIFIED');
     assert.deepEqual((modified?.object as { data?: unknown }).data, { i: 'one' });
 
     // And the resumed watch keeps streaming what happens now.
     await post(path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'live' } });
     const live = await watch.until((evs) => summary(evs).includes('ADDED live'));
-    assert.deepEqual(summary(live), ['ADDED new-before-crash', 'MODIFIED cm-1', 'DELETED cm-2', 'ADDED live']);
+    assert.deepEqual(summary(live), ['ADDED new-before-crash', 'MODIFIED k-1', 'DELETED k-2', 'ADDED live']);
   } finally {
     watch.close();
   }
@@ -141,6 +160,7 @@ test('E2E_API_RESTART_3: a watch from a resourceVersion older than the compacted
   // kedge compacts on an interval, dropping history older than one interval: restart it with a
   // short one so that the history before now goes away.
   await cloud.restart({ args: ['--compact-interval', '1s'] });
+  await ensureNamespace();
   await post(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'churn' } });
   await eventually(
     async () => {

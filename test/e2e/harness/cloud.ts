@@ -13,10 +13,11 @@ import { eventually } from './wait.ts';
 
 /** The repository root, found from this file so tests run from any working directory. */
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
-const KEDGE_BIN = join(REPO_ROOT, 'bin', 'kedge');
+/** The kedge command under test: this checkout's, unless KEDGE_E2E_BIN names another build. */
+const KEDGE_BIN = process.env['KEDGE_E2E_BIN'] ?? join(REPO_ROOT, 'bin', 'kedge');
 
 /** How long a start may take before the harness gives up (the first start creates a CA). */
-const START_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 30_000;
 /** How long a SIGTERM may take before the harness escalates to SIGKILL and fails the stop. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -104,6 +105,10 @@ export class KedgeCloud {
       env: { ...process.env, HOME: this.dataDir },
     });
     this.#child = child;
+    // If the test process dies without running its hooks, the server must not outlive it.
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (s: string) => (this.#log += s));
@@ -201,6 +206,11 @@ export class KedgeCloud {
     const r = await this.kubectl(version, args, options);
     if (r.code !== 0) throw new Error(`kubectl.${version} ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
     return r.stdout;
+  }
+
+  /** `kubectl apply -f -` of the given manifests (joined as one multi-document stream); returns stdout. */
+  apply(version: KubectlVersion, ...manifests: string[]): Promise<string> {
+    return this.kubectlOk(version, ['apply', '-f', '-'], { stdin: manifests.join('---\n') });
   }
 
   /** Starts a long-running kubectl (e.g. `get -w`) against this cloud. */

@@ -10,6 +10,7 @@ export { apiRequest, openWatch, readKubeconfig, type ApiResponse, type ClientIde
 export { kubectl, kubectlPath, spawnKubectl, KUBECTL_VERSIONS, type KubectlResult, type KubectlStream, type KubectlVersion } from './kubectl.ts';
 export { eventually } from './wait.ts';
 export { parseTable, type Table } from './table.ts';
+export { configMapManifest, getJson, names, namespaceFor, namespaceManifest } from './objects.ts';
 
 /** How much of the server log a failing test prints. */
 const LOG_TAIL_LINES = 300;
@@ -40,4 +41,3 @@ export async function useCloud(options: CloudStartOptions = {}): Promise<KedgeCl
   });
   return cloud;
 }
-export { getJson, names, namespaceFor } from './objects.ts';

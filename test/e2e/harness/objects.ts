@@ -20,3 +20,13 @@ export function names(output: string): string[] {
     .map((l) => l.slice(l.indexOf('/') + 1))
     .sort();
 }
+
+/** A Namespace manifest (names are quoted: YAML would read `y` or `no` as booleans). */
+export function namespaceManifest(name: string): string {
+  return `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${JSON.stringify(name)}\n`;
+}
+
+/** A ConfigMap manifest. */
+export function configMapManifest(namespace: string, name: string, data: Record<string, string> = {}, labels: Record<string, string> = {}): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${JSON.stringify(name)}\n  namespace: ${JSON.stringify(namespace)}\n  labels: ${JSON.stringify(labels)}\ndata: ${JSON.stringify(data)}\n`;
+}

@@ -31,7 +31,7 @@ export class TestCloud {
 
   private constructor(api: ApiServer, credentials: CloudCredentials, backend: SqliteBackend, dir: string, abort: AbortController, log: Logger) {
     this.api = api;
-    this.client = new LocalClient(api.registry, 'system:kedge-hub');
+    this.client = new LocalClient(api.registry, 'system:kedge-hub', { backend });
     this.credentials = credentials;
     this.#backend = backend;
     this.#dir = dir;
@@ -114,8 +114,8 @@ export class TestEdge {
   }
 
   /** Connects to the hub at `port` with `cert`, trusting `caPem`; resolves once open. */
-  static async connect(port: number, cert: IssuedCertificate, caPem: string, options: { autoAck?: boolean } = {}): Promise<TestEdge> {
-    const ws = new WebSocket(`wss://127.0.0.1:${port}${HUB_PATH}`, { cert: cert.certPem, key: cert.keyPem, ca: caPem });
+  static async connect(port: number, cert: IssuedCertificate, caPem: string, options: { autoAck?: boolean; autoPong?: boolean; path?: string } = {}): Promise<TestEdge> {
+    const ws = new WebSocket(`wss://127.0.0.1:${port}${options.path ?? HUB_PATH}`, { cert: cert.certPem, key: cert.keyPem, ca: caPem, autoPong: options.autoPong ?? true });
     const edge = new TestEdge(ws);
     if (options.autoAck === true) edge.autoAck();
     await once(ws, 'open');

@@ -18,6 +18,16 @@ export interface CompiledCloudConfig {
    * @default 40_000
    */
   readonly nodeMonitorGracePeriodMs: number;
+  /** WSS port of the hub edge nodes connect to. @default 10000 */
+  readonly hubPort: number;
+  /** HTTPS port of the join service. @default 10002 */
+  readonly joinPort: number;
+  /** The host edges are told to reach the hub at; undefined: the host they reached the join service at. */
+  readonly advertiseAddress: string | undefined;
+  /** Lifetime of node certificates issued at join and rotation. @default 365 days */
+  readonly nodeCertificateValidityMs: number;
+  /** How often the hub pings each edge; one silent for a whole interval is disconnected. @default 30_000 */
+  readonly hubKeepaliveMs: number;
 }
 
 const port = (v: unknown): string | undefined => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : 'must be a port number between 0 and 65535');
@@ -48,6 +58,11 @@ export const CLOUD_FLAGS: readonly FlagSpec[] = [
     description: 'how long a node may stop renewing its Lease before it is marked unreachable (its pods stay unless it opts in to eviction)',
     default: '40s',
   },
+  { name: 'hub-port', type: 'int', description: 'WSS port (mutual TLS) edge nodes connect to (0 picks a free one)', default: 10000, check: port },
+  { name: 'join-port', type: 'int', description: 'HTTPS port of the join service edge nodes get their certificates from (0 picks a free one)', default: 10002, check: port },
+  { name: 'advertise-address', type: 'string', description: 'host name or IP edge nodes reach the hub at, told to them when they join (default: the one they reached the join service at)' },
+  { name: 'node-certificate-validity', type: 'duration', description: 'lifetime of the node certificates issued at join and rotation', default: '8760h' },
+  { name: 'hub-keepalive', type: 'duration', description: 'how often the hub pings each edge node; a node silent for a whole interval is disconnected', default: '30s' },
 ];
 
 /** Expands `~` and makes the data dir absolute. */
@@ -66,5 +81,10 @@ export function compileCloudConfig(v: Record<string, FlagValue>): CompiledCloudC
     logLevel: String(v['log-level']) as LogLevel,
     compactIntervalMs: typeof interval === 'number' ? interval : 300_000,
     nodeMonitorGracePeriodMs: typeof grace === 'number' ? grace : 40_000,
+    hubPort: Number(v['hub-port']),
+    joinPort: Number(v['join-port']),
+    advertiseAddress: typeof v['advertise-address'] === 'string' ? v['advertise-address'] : undefined,
+    nodeCertificateValidityMs: typeof v['node-certificate-validity'] === 'number' ? v['node-certificate-validity'] : 365 * 86_400_000,
+    hubKeepaliveMs: typeof v['hub-keepalive'] === 'number' ? v['hub-keepalive'] : 30_000,
   });
 }

@@ -248,6 +248,15 @@ export function runBackendConformance(name: string, open: () => Promise<BackendU
         assert.deepEqual(got[0]?.kv, c);
       });
 
+      withBackend('a watch from a revision not reached yet sends only the changes after it', async ({ backend }) => {
+        const start = await backend.currentRevision();
+        const events = take(backend.watch('/p/', start + 2, AbortSignal.timeout(TEST_TIMEOUT_MS)), 1);
+        await backend.create('/p/a', '1');
+        await backend.create('/p/b', '1');
+        const c = await backend.create('/p/c', '1');
+        assert.deepEqual((await events)[0]?.kv, c);
+      });
+
       withBackend('writes made while a long history is replayed arrive once each, with no gap', async ({ backend }) => {
         const history = 2_500;
         for (let i = 0; i < history; i++) await backend.create(`/p/${i}`, 'v');

@@ -88,3 +88,29 @@ test('compaction keeps every current value and the history after it, in bounded 
     await backend.close();
   }
 });
+
+test('a watcher that stops reading for a long time still gets every event, re-read from the table', { timeout: 30_000 }, async () => {
+  const backend = await SqliteBackend.open(freshPath(), { log });
+  try {
+    const watch = backend.watch('/p/', 0, AbortSignal.timeout(25_000))[Symbol.asyncIterator]();
+    const first = watch.next();
+    await backend.create('/p/first', 'v');
+    assert.equal((await first).value?.[0]?.kv.key, '/p/first');
+    // More live events than the store queues per watcher, while the watcher reads nothing.
+    const writes = 12_000;
+    for (let i = 0; i < writes; i++) await backend.create(`/p/${i}`, 'v');
+    const revisions: number[] = [];
+    while (revisions.length < writes) {
+      const { value, done } = await watch.next();
+      assert.ok(!done);
+      revisions.push(...value.map((e) => e.kv.modRevision));
+    }
+    await watch.return?.();
+    assert.deepEqual(
+      revisions,
+      Array.from({ length: writes }, (_, i) => i + 2),
+    );
+  } finally {
+    await backend.close();
+  }
+});

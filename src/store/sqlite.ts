@@ -235,29 +235,6 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  #list(prefix: string, options: ListOptions): ListResult {
-    let revision = this.#revision;
-    if (options.revision !== undefined) {
-      if (options.revision < this.#compacted) throw new CompactedError(options.revision, this.#compacted);
-      revision = Math.min(options.revision, this.#revision);
-    }
-    // `startAfter + '\0'` is the smallest key greater than `startAfter`.
-    const from = options.startAfter !== undefined && options.startAfter + '\0' > prefix ? options.startAfter + '\0' : prefix;
-    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : -1;
-    const fetch = limit > 0 ? limit + 1 : -1;
-    const end = prefixEnd(prefix);
-    const rows = (end === undefined ? this.#listOpen.all(from, revision, fetch) : this.#listBounded.all(from, end, revision, fetch)) as unknown as {
-      key: string;
-      value: string;
-      create_rev: number;
-      rev: number;
-    }[];
-    const more = limit > 0 && rows.length > limit;
-    if (more) rows.length = limit;
-    const items = rows.map((r) => ({ key: r.key, value: r.value, createRevision: r.create_rev, modRevision: r.rev }));
-    return { items, revision, more };
-  }
-
   /**
    * Replays the rows after `afterRevision` from the table, then streams live writes. The live
    * subscription and the replay's upper bound are taken in the same synchronous step, so the two parts
@@ -297,10 +274,12 @@ export class SqliteBackend implements Backend {
           if (signal.aborted) return;
           if (sub.overflowed) break;
           if (sub.queue.length > 0) {
-            const batch = sub.queue;
+            let batch = sub.queue;
             sub.queue = [];
             position = batch[batch.length - 1]!.kv.modRevision;
-            yield batch;
+            // Only a watch from a future revision can see live events it did not ask for.
+            if (batch[0]!.kv.modRevision <= afterRevision) batch = batch.filter((e) => e.kv.modRevision > afterRevision);
+            if (batch.length > 0) yield batch;
             continue;
           }
           await new Promise<void>((resolve) => (sub.wake = resolve));
@@ -376,6 +355,29 @@ export class SqliteBackend implements Backend {
     if (deleted > 0) {
       this.#log.debug('compacted', { revision: this.#compacted, deletedRows: deleted, ms: Math.round(performance.now() - started) });
     }
+  }
+
+  #list(prefix: string, options: ListOptions): ListResult {
+    let revision = this.#revision;
+    if (options.revision !== undefined) {
+      if (options.revision < this.#compacted) throw new CompactedError(options.revision, this.#compacted);
+      revision = Math.min(options.revision, this.#revision);
+    }
+    // `startAfter + '\0'` is the smallest key greater than `startAfter`.
+    const from = options.startAfter !== undefined && options.startAfter + '\0' > prefix ? options.startAfter + '\0' : prefix;
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : -1;
+    const fetch = limit > 0 ? limit + 1 : -1;
+    const end = prefixEnd(prefix);
+    const rows = (end === undefined ? this.#listOpen.all(from, revision, fetch) : this.#listBounded.all(from, end, revision, fetch)) as unknown as {
+      key: string;
+      value: string;
+      create_rev: number;
+      rev: number;
+    }[];
+    const more = limit > 0 && rows.length > limit;
+    if (more) rows.length = limit;
+    const items = rows.map((r) => ({ key: r.key, value: r.value, createRevision: r.create_rev, modRevision: r.rev }));
+    return { items, revision, more };
   }
 
   #historyPage(prefix: string, after: number, upTo: number): WatchEvent[] {

@@ -442,7 +442,6 @@ class DeploymentSync {
   /** `cleanupDeployment`: deletes the oldest empty old sets beyond `revisionHistoryLimit`. */
   async #cleanup(sets: readonly ReplicaSetObject[], newRS: ReplicaSetObject | undefined): Promise<void> {
     const limit = revisionHistoryLimit(this.#d);
-    if (limit === undefined) return;
     const cleanable = sets.filter((rs) => rs.metadata.uid !== newRS?.metadata.uid && rs.metadata.deletionTimestamp === undefined).sort(byRevision);
     const excess = cleanable.length - limit;
     for (const rs of cleanable.slice(0, Math.max(0, excess))) {

@@ -10,9 +10,13 @@ import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
 import { byCreation, scaledValue, timeMs, type DeploymentObject, type IntOrString, type ReplicaSetObject } from '../replicaset/objects.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 
+/** The revision of a replica set (and of the Deployment, its new set's); `kubectl rollout history|undo` read it. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** Earlier revisions of a replica set that was rolled back to, comma-separated. */
 export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+/** The Deployment size a replica set was last scaled for: a different one means the Deployment was scaled. */
 export const DESIRED_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/desired-replicas';
+/** That size plus maxSurge: the base of proportional scaling. */
 export const MAX_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/max-replicas';
 const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 const DEPRECATED_ROLLBACK_TO = 'deprecated.deployment.rollback.to';
@@ -22,7 +26,7 @@ const MAX_REVISION_HISTORY_CHARS = 2000;
 /** Deployment annotations that are not copied onto its replica sets. */
 const ANNOTATIONS_TO_SKIP = new Set([LAST_APPLIED_ANNOTATION, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, DEPRECATED_ROLLBACK_TO]);
 
-// Condition reasons, as kubectl and dashboards match them.
+/* Condition reasons, as kubectl and dashboards match them. */
 export const REASON_NEW_RS_CREATED = 'NewReplicaSetCreated';
 export const REASON_FOUND_NEW_RS = 'FoundNewReplicaSet';
 export const REASON_RS_UPDATED = 'ReplicaSetUpdated';
@@ -36,14 +40,17 @@ export const REASON_MIN_UNAVAILABLE = 'MinimumReplicasUnavailable';
 
 // --- spec with Kubernetes' defaults (the API server defaults them; older objects may lack them) ---
 
+/** `spec.replicas`. @default 1 */
 export function replicasOf(d: DeploymentObject): number {
   return d.spec?.replicas ?? 1;
 }
 
+/** A replica set's `spec.replicas`. @default 1 */
 export function rsReplicas(rs: ReplicaSetObject): number {
   return rs.spec?.replicas ?? 1;
 }
 
+/** The strategy is Recreate (RollingUpdate is the default). */
 export function isRecreate(d: DeploymentObject): boolean {
   return d.spec?.strategy?.type === 'Recreate';
 }
@@ -54,7 +61,8 @@ export function progressDeadlineSeconds(d: DeploymentObject): number | undefined
   return s === 2147483647 ? undefined : s;
 }
 
-export function revisionHistoryLimit(d: DeploymentObject): number | undefined {
+/** How many old replica sets to keep. @default 10 */
+export function revisionHistoryLimit(d: DeploymentObject): number {
   return d.spec?.revisionHistoryLimit ?? 10;
 }
 
@@ -105,12 +113,14 @@ export function actualReplicas(sets: readonly (ReplicaSetObject | undefined)[]):
   return n;
 }
 
+/** Sum of `status.readyReplicas`. */
 export function readyReplicas(sets: readonly (ReplicaSetObject | undefined)[]): number {
   let n = 0;
   for (const rs of sets) if (rs !== undefined) n += rs.status?.readyReplicas ?? 0;
   return n;
 }
 
+/** Sum of `status.availableReplicas` (`GetAvailableReplicaCountForReplicaSets`). */
 export function availableReplicas(sets: readonly (ReplicaSetObject | undefined)[]): number {
   let n = 0;
   for (const rs of sets) if (rs !== undefined) n += rs.status?.availableReplicas ?? 0;
@@ -278,6 +288,7 @@ export function setReplicasAnnotations(rs: ReplicaSetObject, desired: number, ma
   return changed;
 }
 
+/** `ReplicasAnnotationsNeedUpdate`: the replica annotations differ from these sizes. */
 export function replicasAnnotationsNeedUpdate(rs: ReplicaSetObject, desired: number, max: number): boolean {
   const a = rs.metadata.annotations ?? {};
   return a[DESIRED_REPLICAS_ANNOTATION] !== String(desired) || a[MAX_REPLICAS_ANNOTATION] !== String(max);
@@ -343,10 +354,12 @@ export function byRevision(a: ReplicaSetObject, b: ReplicaSetObject): number {
 
 // --- status and conditions -----------------------------------------------------------------------
 
+/** `GetDeploymentCondition`. */
 export function getCondition(status: DeploymentStatus | undefined, type: string): DeploymentCondition | undefined {
   return status?.conditions?.find((c) => c.type === type);
 }
 
+/** `NewDeploymentCondition`: a condition updated and transitioned now. */
 export function newCondition(type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string, nowMs: number): DeploymentCondition {
   const t = rfc3339(new Date(nowMs));
   return { type, status, reason, message, lastUpdateTime: t, lastTransitionTime: t };
@@ -363,6 +376,7 @@ export function setCondition(status: DeploymentStatus, condition: DeploymentCond
   return { ...status, conditions: [...(status.conditions ?? []).filter((c) => c.type !== condition.type), next] };
 }
 
+/** `RemoveDeploymentCondition`. */
 export function removeCondition(status: DeploymentStatus, type: string): DeploymentStatus {
   if (getCondition(status, type) === undefined) return status;
   const conditions = (status.conditions ?? []).filter((c) => c.type !== type);

@@ -9,6 +9,9 @@ import { ensureCloudCredentials } from './apiserver/bootstrap/index.ts';
 import type { CompiledCloudConfig } from './config.ts';
 import { LocalClient } from './client/local-client.ts';
 import { startControllers } from './controllers/index.ts';
+import { CloudHub } from './hub/hub.ts';
+import { BootstrapTokens, JoinService, NodeIdentities, type CreatedToken, type CreateTokenOptions, type SecretObject } from './join/index.ts';
+import { caCertificateDigest } from '../pki/index.ts';
 
 /** The version kedge reports (package.json's). */
 export const KEDGE_VERSION = '0.1.0';
@@ -18,12 +21,18 @@ export interface RunningCloud {
   readonly apiPort: number;
   readonly kubeconfigPath: string;
   readonly caCertPem: string;
+  /** The hub's WSS port and the join service's HTTPS port, as bound. */
+  readonly hubPort: number;
+  readonly joinPort: number;
+  /** Creates a join token, as `kedge token create` does (for `kedge up`, which joins its own edge). */
+  createJoinToken(options?: CreateTokenOptions): Promise<CreatedToken>;
 }
 
 /**
  * The cloud process, its modules written out in start order: (1) the store (SQLite in the data
  * dir) and its compactor, (2) credentials (CA, serving certificate, admin kubeconfig), (3) the API
- * server, (4) the controllers (once the API is ready). Runs until `signal` aborts; resolves once everything serves.
+ * server, (4) the controllers (once the API is ready), (5) the hub edges connect to, (6) the join
+ * service that tells them where the hub is. Runs until `signal` aborts; resolves once everything serves.
  */
 export async function startCloud(config: CompiledCloudConfig, log: Logger, signal: AbortSignal): Promise<RunningCloud> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -47,8 +56,39 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
   });
   await api.start(signal);
   await startControllers(new LocalClient(api.registry, 'system:kube-controller-manager', { backend }), config, log.child({ component: 'controllers' }), signal);
+
+  const hubClient = new LocalClient(api.registry, 'system:kedge-hub', { backend });
+  const secrets = hubClient.resource<SecretObject>('', 'v1', 'secrets');
+  const identities = new NodeIdentities({ secrets });
+  const tokens = new BootstrapTokens({ secrets, caDigest: caCertificateDigest(credentials.ca.certificate) });
+  const tls = { cert: credentials.servingCertPem, key: credentials.servingKeyPem };
+  const hub = new CloudHub({
+    bindAddress: config.bindAddress,
+    port: config.hubPort,
+    tls,
+    ca: credentials.ca,
+    client: hubClient,
+    identities,
+    certificateValidityMs: config.nodeCertificateValidityMs,
+    keepaliveIntervalMs: config.hubKeepaliveMs,
+    log: log.child({ component: 'hub' }),
+  });
+  await hub.start(signal);
+  const joinService = new JoinService({
+    bindAddress: config.bindAddress,
+    port: config.joinPort,
+    tls,
+    ca: credentials.ca,
+    tokens,
+    identities,
+    hub: { host: config.advertiseAddress, port: () => hub.port },
+    certificateValidityMs: config.nodeCertificateValidityMs,
+    log: log.child({ component: 'join' }),
+  });
+  await joinService.start(signal);
+
   const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
   const kubeconfigPath = await credentials.writeAdminKubeconfig(`https://${host.includes(':') ? `[${host}]` : host}:${api.port}`);
   log.info('kubeconfig written', { path: kubeconfigPath });
-  return { apiPort: api.port, kubeconfigPath, caCertPem: credentials.caCertPem };
+  return { apiPort: api.port, kubeconfigPath, caCertPem: credentials.caCertPem, hubPort: hub.port, joinPort: joinService.port, createJoinToken: (options) => tokens.create(options) };
 }

@@ -1,0 +1,120 @@
+import { homedir, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { isIP } from 'node:net';
+import type { FlagSpec, FlagValue } from '../cli/flags.ts';
+import { UsageError } from '../cli/flags.ts';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.ts';
+import { DEFAULT_JOIN_PORT } from '../protocol/envelope.ts';
+import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from '../api/selectors/label-validation.ts';
+
+/** The edge's configuration after defaults, file, environment and flags: validated and frozen. */
+export interface CompiledEdgeConfig {
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  /** @default 10550 */
+  readonly metaServerPort: number;
+  /** Loopback only: MetaServer has no authentication. @default '127.0.0.1' */
+  readonly metaServerBindAddress: string;
+  /** @default 40 */
+  readonly leaseDurationSeconds: number;
+  /** @default 15_000 */
+  readonly leaseRenewIntervalMs: number;
+  /** @default 16 MiB */
+  readonly outboxMaxBytes: number;
+  /** @default 24 h */
+  readonly outboxTtlMs: number;
+}
+
+/** What `kedge edge join` needs beyond {@link CompiledEdgeConfig}. */
+export interface CompiledJoinConfig {
+  readonly cloud: string;
+  readonly token: string;
+  readonly joinPort: number;
+  readonly nodeName: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+const port = (v: unknown): string | undefined => (typeof v === 'number' && v >= 0 && v <= 65535 ? undefined : 'must be a port number between 0 and 65535');
+
+/** Flags of `kedge edge` that also apply when it runs after `join`. */
+export const EDGE_FLAGS: readonly FlagSpec[] = [
+  { name: 'data-dir', type: 'string', description: 'directory for edge.db, the node certificate and edge.json', default: '~/.kedge' },
+  { name: 'metaserver-port', type: 'int', description: 'port of MetaServer, the local read-only Kubernetes API on 127.0.0.1 (0 picks a free one)', default: 10550, check: port },
+  {
+    name: 'log-level',
+    type: 'string',
+    description: `log verbosity: ${LOG_LEVELS.join(', ')}`,
+    default: 'info',
+    check: (v) => ((LOG_LEVELS as readonly string[]).includes(String(v)) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
+  },
+  { name: 'lease-interval', type: 'duration', description: 'how often the node renews its Lease (its heartbeat)', default: '15s' },
+  { name: 'outbox-max-bytes', type: 'int', description: 'size cap of the outbox of events waiting for the cloud; beyond it the oldest are dropped', default: 16 * 1024 * 1024 },
+  { name: 'outbox-ttl', type: 'duration', description: 'how long an event may wait for the cloud before it is dropped', default: '24h' },
+];
+
+/** Flags only `kedge edge join` takes. */
+export const JOIN_FLAGS: readonly FlagSpec[] = [
+  { name: 'cloud', type: 'string', description: 'host name or IP address of the cloud (join)' },
+  { name: 'token', type: 'string', description: 'join token from "kedge token create" (join)' },
+  { name: 'join-port', type: 'int', description: 'port of the cloud\'s join service (join)', default: DEFAULT_JOIN_PORT, check: port },
+  { name: 'node-name', type: 'string', description: 'name of this node (join; default: the host name)' },
+  { name: 'labels', type: 'list', description: 'labels of this node, k=v,... (join)', default: [] },
+];
+
+/** Expands `~` and makes the data dir absolute. */
+export function resolveEdgeDataDir(dir: string): string {
+  return resolve(dir === '~' ? homedir() : dir.startsWith('~/') ? `${homedir()}${dir.slice(1)}` : dir);
+}
+
+/**
+ * Compiles the flags of `kedge edge`.
+ * @throws {UsageError} naming the flag when a value is out of range
+ */
+export function compileEdgeConfig(v: Record<string, FlagValue>): CompiledEdgeConfig {
+  const lease = Number(v['lease-interval'] ?? 15_000);
+  if (lease < 1000 || lease > 60_000) throw new UsageError('flag --lease-interval: must be between 1s and 60s (the cloud marks a node silent for 40s unreachable)');
+  const maxBytes = Number(v['outbox-max-bytes'] ?? 16 * 1024 * 1024);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 64 * 1024) throw new UsageError('flag --outbox-max-bytes: must be at least 65536');
+  return Object.freeze({
+    dataDir: resolveEdgeDataDir(String(v['data-dir'] ?? '~/.kedge')),
+    logLevel: String(v['log-level'] ?? 'info') as LogLevel,
+    metaServerPort: Number(v['metaserver-port'] ?? 10550),
+    metaServerBindAddress: '127.0.0.1',
+    leaseDurationSeconds: 40,
+    leaseRenewIntervalMs: lease,
+    outboxMaxBytes: maxBytes,
+    outboxTtlMs: Number(v['outbox-ttl'] ?? 86_400_000),
+  });
+}
+
+/**
+ * Compiles the join flags: `--cloud` and `--token` required, the node name a DNS subdomain
+ * (default: the host name, lower-cased), labels valid Kubernetes labels.
+ * @throws {UsageError} naming the flag
+ */
+export function compileJoinConfig(v: Record<string, FlagValue>): CompiledJoinConfig {
+  const cloud = v['cloud'];
+  const token = v['token'];
+  if (typeof cloud !== 'string') throw new UsageError('join needs --cloud <host>');
+  if (typeof token !== 'string') throw new UsageError('join needs --token <token> (from "kedge token create" on the cloud)');
+  if (cloud.includes('/') || (cloud.includes(':') && isIP(cloud.replace(/^\[|\]$/g, '')) === 0)) throw new UsageError(`flag --cloud: expected a host name or IP address, got ${JSON.stringify(cloud)} (the port is --join-port)`);
+  const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : hostname().toLowerCase();
+  const nameErrors = dns1123SubdomainErrors(nodeName);
+  if (nameErrors.length > 0) throw new UsageError(`${typeof v['node-name'] === 'string' ? 'flag --node-name' : `the host name ${JSON.stringify(nodeName)} (set --node-name)`}: ${nameErrors.join('; ')}`);
+  return Object.freeze({ cloud: cloud.replace(/^\[|\]$/g, ''), token, joinPort: Number(v['join-port'] ?? DEFAULT_JOIN_PORT), nodeName, labels: Object.freeze(parseLabels((v['labels'] as string[] | undefined) ?? [])) });
+}
+
+/** `k=v` pairs → labels, each key and value checked as the API server would. */
+export function parseLabels(pairs: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`flag --labels: expected key=value, got ${JSON.stringify(pair)}`);
+    const key = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const problems = [...qualifiedNameErrors(key), ...labelValueErrors(value)];
+    if (problems.length > 0) throw new UsageError(`flag --labels: ${pair}: ${problems.join('; ')}`);
+    labels[key] = value;
+  }
+  return labels;
+}

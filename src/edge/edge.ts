@@ -1,0 +1,145 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../errors/platform-error.ts';
+import type { Logger } from '../log/logger.ts';
+import type { CompiledEdgeConfig, CompiledJoinConfig } from './config.ts';
+import { openEdgeDatabase } from './db.ts';
+import { EdgeError } from './errors.ts';
+import { EdgeHub, type HubTiming } from './hub/edge-hub.ts';
+import { Outbox } from './hub/outbox.ts';
+import { StatusTable } from './hub/status-table.ts';
+import { joinCloud } from './join/join-client.ts';
+import { loadJoinedState, saveJoinedState, type EdgeNodeState } from './join/state.ts';
+import { MetaManager } from './meta/meta-manager.ts';
+import { MetaServer } from './meta/meta-server.ts';
+import { readHostFacts } from './node/host.ts';
+import { NodeAgent } from './node/node-agent.ts';
+import { KEDGE_VERSION } from './version.ts';
+
+/** A running edge, as the CLI and `kedge up` see it. */
+export interface RunningEdge {
+  readonly nodeName: string;
+  readonly metaServerPort: number;
+  readonly hub: EdgeHub;
+  readonly meta: MetaManager;
+  /**
+   * Settles once the edge has stopped and closed edge.db: resolves after the signal aborted,
+   * rejects when a module failed for good (e.g. `EDGE_HUB_REPLACED`), after stopping the others.
+   */
+  readonly done: Promise<void>;
+}
+
+/** Options of {@link joinEdge}. */
+export interface JoinEdgeOptions {
+  /**
+   * A data dir already joined as the same node is started as it is instead of refused (what
+   * `kedge up` wants on its second run).
+   * @default false
+   */
+  readonly reuse?: boolean;
+}
+
+/**
+ * `kedge edge join`: joins the cloud (see {@link joinCloud}) and stores the node's state under the
+ * data dir, so that {@link startEdge} (and later `kedge edge --data-dir D`) can run it.
+ * @throws {EdgeError} `EDGE_ALREADY_JOINED` for a data dir joined before (unless reused), or a join refusal
+ */
+export async function joinEdge(config: CompiledEdgeConfig, options: CompiledJoinConfig, log: Logger, join: JoinEdgeOptions = {}): Promise<EdgeNodeState> {
+  const existing = await loadJoinedState(config.dataDir);
+  if (existing !== undefined) {
+    if (join.reuse === true && existing.state.nodeName === options.nodeName) return existing.state;
+    throw new EdgeError('EDGE_ALREADY_JOINED', `${config.dataDir} already belongs to node ${existing.state.nodeName}; start it with "kedge edge --data-dir ${config.dataDir}", or join with an empty --data-dir`);
+  }
+  const result = await joinCloud({ cloud: options.cloud, joinPort: options.joinPort, token: options.token, nodeName: options.nodeName, log });
+  const state: EdgeNodeState = {
+    apiVersion: 'kedge.io/v1alpha1',
+    kind: 'EdgeNode',
+    nodeName: options.nodeName,
+    cloud: options.cloud,
+    joinPort: options.joinPort,
+    hub: result.hub,
+    labels: options.labels,
+    joinedAt: new Date().toISOString(),
+  };
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await saveJoinedState(config.dataDir, state, result.tls);
+  log.info('node state saved', { dataDir: config.dataDir, node: state.nodeName });
+  return state;
+}
+
+/**
+ * The edge process, its modules written out in start order: (1) the node's state and credentials
+ * from the data dir, (2) edge.db, (3) MetaManager, (4) MetaServer, serving local objects before
+ * any connection exists, (5) the uplink tables, (6) EdgeHub, connecting in the background,
+ * (7) the node agent (registration and heartbeat). Resolves once everything is started; nothing
+ * waits for the cloud. Aborting `signal` stops them in reverse order.
+ * @throws {EdgeError} `EDGE_NOT_JOINED` when the data dir was never joined; `EDGE_STATE_INVALID`,
+ * `EDGE_DB_INCOMPATIBLE`; the MetaServer listen error
+ */
+export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal: AbortSignal, hubTiming?: Partial<HubTiming>): Promise<RunningEdge> {
+  log.info('1. loading node state', { dataDir: config.dataDir });
+  const joined = await loadJoinedState(config.dataDir);
+  if (joined === undefined) throw new EdgeError('EDGE_NOT_JOINED', `${config.dataDir} holds no joined node; run "kedge edge join --cloud <host> --token <token> --data-dir ${config.dataDir}" first`);
+  const { state, credentials } = joined;
+  const nodeLog = log.child({ node: state.nodeName });
+
+  // Modules stop on this, which the caller's signal and a fatal module failure both abort.
+  const lifetime = new AbortController();
+  const onAbort = (): void => lifetime.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  nodeLog.info('2. opening edge.db', { path: join(config.dataDir, 'edge.db') });
+  const db = openEdgeDatabase(join(config.dataDir, 'edge.db'));
+  let started: EdgeHub | undefined;
+  try {
+    nodeLog.info('3. starting MetaManager');
+    const meta = new MetaManager({ db, log: nodeLog.child({ component: 'metamanager' }) });
+    nodeLog.info('4. starting MetaServer', { port: config.metaServerPort, objects: meta.inventory().length });
+    const metaServer = new MetaServer({ meta, bindAddress: config.metaServerBindAddress, port: config.metaServerPort, kedgeVersion: KEDGE_VERSION, log: nodeLog.child({ component: 'metaserver' }) });
+    await metaServer.start(lifetime.signal);
+
+    nodeLog.info('5. opening the status table and the outbox');
+    const statuses = new StatusTable(db);
+    const outbox = new Outbox({ db, log: nodeLog.child({ component: 'outbox' }), maxBytes: config.outboxMaxBytes, ttlMs: config.outboxTtlMs });
+
+    nodeLog.info('6. starting EdgeHub', { hub: `${state.hub.host}:${state.hub.port}`, pendingStatuses: statuses.size, pendingOutbox: outbox.size });
+    const hub = new EdgeHub({ nodeName: state.nodeName, hub: state.hub, credentials, sync: meta, statuses, outbox, log: nodeLog.child({ component: 'edgehub' }), ...(hubTiming !== undefined ? { timing: hubTiming } : {}) });
+    await hub.start(lifetime.signal);
+    started = hub;
+
+    nodeLog.info('7. starting the node agent');
+    const agent = new NodeAgent({
+      nodeName: state.nodeName,
+      labels: state.labels,
+      meta,
+      statuses,
+      lease: hub,
+      host: () => readHostFacts({ kedgeVersion: KEDGE_VERSION }),
+      leaseDurationSeconds: config.leaseDurationSeconds,
+      leaseRenewIntervalMs: config.leaseRenewIntervalMs,
+      log: nodeLog.child({ component: 'node' }),
+    });
+    await agent.start(lifetime.signal);
+
+    const done = hub.done
+      .catch((err: unknown) => {
+        nodeLog.error('EdgeHub stopped', { err: describeError(err) });
+        lifetime.abort();
+        throw err;
+      })
+      .finally(() => {
+        signal.removeEventListener('abort', onAbort);
+        db.close();
+        nodeLog.info('edge stopped');
+      });
+    nodeLog.info('edge started', { metaServerPort: metaServer.port });
+    return { nodeName: state.nodeName, metaServerPort: metaServer.port, hub, meta, done };
+  } catch (err) {
+    lifetime.abort();
+    signal.removeEventListener('abort', onAbort);
+    // The hub may be mid-write: edge.db closes only once it has stopped.
+    await started?.done.catch(() => undefined);
+    db.close();
+    throw err;
+  }
+}

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { hasCode } from '../errors/platform-error.ts';
 import { silentLogger } from '../log/logger.ts';
-import type { Backend, KeyValue } from './backend.ts';
+import type { Backend, KeyValue, ListOptions, ListResult, WatchEvent } from './backend.ts';
 import { type AttrsFn, type CacheEvent, Cacher, type CacherOptions, type WatchBatch, toCachedObject } from './cacher.ts';
-import { RevisionTimeoutError, WatchTerminatedError } from './errors.ts';
+import { CompactedError, RevisionTimeoutError, WatchTerminatedError } from './errors.ts';
 import { SqliteBackend } from './sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kedge-cacher-test-'));
@@ -445,4 +445,71 @@ describe('Cacher.watch', () => {
     await assert.rejects(waiting, (err) => hasCode(err, 'STORE_CLOSED'));
     await f.close();
   });
+});
+
+/** The real store, with a switch that makes the next whole-keyspace watch batch fail as if compacted. */
+class LosingTrackBackend implements Backend {
+  readonly #inner: Backend;
+  failNextBatch = false;
+  constructor(inner: Backend) {
+    this.#inner = inner;
+  }
+  currentRevision(): Promise<number> {
+    return this.#inner.currentRevision();
+  }
+  compactedRevision(): Promise<number> {
+    return this.#inner.compactedRevision();
+  }
+  get(key: string): Promise<KeyValue | undefined> {
+    return this.#inner.get(key);
+  }
+  list(prefix: string, options?: ListOptions): Promise<ListResult> {
+    return this.#inner.list(prefix, options);
+  }
+  create(key: string, value: string): Promise<KeyValue> {
+    return this.#inner.create(key, value);
+  }
+  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+    return this.#inner.update(key, value, expectedModRevision);
+  }
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    return this.#inner.delete(key, expectedModRevision);
+  }
+  async *watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<readonly WatchEvent[]> {
+    for await (const batch of this.#inner.watch(prefix, afterRevision, signal)) {
+      if (prefix === '' && this.failNextBatch) {
+        this.failNextBatch = false;
+        throw new CompactedError(afterRevision, batch[0]!.kv.modRevision);
+      }
+      yield batch;
+    }
+  }
+  compact(revision: number): Promise<void> {
+    return this.#inner.compact(revision);
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+test('a cache that loses track of the store reloads it and ends its watches with a resync error', { timeout: 20_000 }, async () => {
+  const sqlite = await SqliteBackend.open(join(dir, `state-${++files}.db`), { log });
+  const backend = new LosingTrackBackend(sqlite);
+  const cacher = new Cacher({ backend, prefix: PODS, attrs: podAttrs, log });
+  const running = new AbortController();
+  try {
+    await cacher.start(running.signal);
+    const watching = take(watchFor(cacher, cacher.revision), 10);
+    backend.failNextBatch = true;
+    const lost = await backend.create(podKey('ns', 'lost'), podJson('ns', 'lost'));
+    await assert.rejects(watching, (err) => err instanceof WatchTerminatedError && err.reason === 'resync');
+    await cacher.waitForRevision(lost.modRevision, undefined, 10_000);
+    assert.ok(cacher.get(podKey('ns', 'lost')) !== undefined, 'the reload brought in the change the lost watch did not deliver');
+    const after = await applied(cacher, backend.create(podKey('ns', 'after'), podJson('ns', 'after')));
+    assert.equal(cacher.get(podKey('ns', 'after'))?.revision, after.modRevision, 'the cache follows the store again');
+  } finally {
+    running.abort();
+    await cacher.stop();
+    await sqlite.close();
+  }
 });

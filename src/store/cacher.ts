@@ -285,11 +285,10 @@ export class Cacher {
   readonly #prefix: string;
   readonly #attrs: AttrsFn;
   readonly #log: Logger;
-  readonly #historyLimit: number;
   readonly #progressIntervalMs: number;
   readonly #maxPendingEvents: number;
   readonly #stopping = new AbortController();
-  readonly #objects = new OrderedMap<CachedObject>();
+  #objects = new OrderedMap<CachedObject>();
   readonly #ring: ChangeRing;
   readonly #watchers = new Set<Watcher>();
   readonly #waiters = new Set<RevisionWaiter>();
@@ -308,10 +307,9 @@ export class Cacher {
     this.#prefix = options.prefix;
     this.#attrs = options.attrs;
     this.#log = options.log;
-    this.#historyLimit = options.historyLimit ?? 10_000;
     this.#progressIntervalMs = options.progressIntervalMs ?? 1_000;
     this.#maxPendingEvents = options.maxPendingEvents ?? 20_000;
-    this.#ring = new ChangeRing(this.#historyLimit);
+    this.#ring = new ChangeRing(options.historyLimit ?? 10_000);
   }
 
   /** The store revision the cache reflects: every change up to it has been applied. */
@@ -364,7 +362,7 @@ export class Cacher {
   waitForRevision(revision: number, signal?: AbortSignal, timeoutMs = FUTURE_REVISION_WAIT_MS): Promise<void> {
     if (revision <= this.#revision) return Promise.resolve();
     if (this.#stopped) return Promise.reject(new StoreClosedError());
-    signal?.throwIfAborted();
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     return new Promise<void>((resolve, reject) => {
       const settle = (): void => {
         clearTimeout(timer);
@@ -382,7 +380,7 @@ export class Cacher {
           reject(err);
         },
       };
-      const onAbort = (): void => waiter.reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const onAbort = (): void => waiter.reject(abortReason(signal!));
       const timer = setTimeout(() => waiter.reject(new RevisionTimeoutError(revision, this.#revision)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
@@ -528,22 +526,29 @@ export class Cacher {
     }
   }
 
-  /** Reads every object under the prefix, page by page at one revision, into an empty cache. */
+  /**
+   * Reads every object under the prefix, page by page at one revision, and then replaces the cache's
+   * contents in one step, so readers never see a half-loaded cache.
+   */
   async #load(signal: AbortSignal): Promise<void> {
     for (;;) {
       try {
-        this.#objects.clear();
-        this.#ring.clear();
+        const objects = new OrderedMap<CachedObject>();
         const first = await this.#backend.list(this.#prefix, { limit: LOAD_PAGE_SIZE });
         let page = first;
         for (;;) {
-          for (const kv of page.items) this.#cache(kv);
+          for (const kv of page.items) {
+            const object = this.#decode(kv);
+            if (object !== undefined) objects.set(object);
+          }
           if (!page.more || signal.aborted) break;
           page = await this.#backend.list(this.#prefix, { revision: first.revision, startAfter: page.items.at(-1)?.key, limit: LOAD_PAGE_SIZE });
         }
-        this.#setRevision(first.revision);
+        this.#objects = objects;
+        this.#ring.clear();
         this.#ringFrom = first.revision;
         this.#lastChange = undefined;
+        this.#setRevision(first.revision);
         return;
       } catch (err) {
         // Compaction overtook a long load: start again at a newer revision.
@@ -553,11 +558,9 @@ export class Cacher {
     }
   }
 
-  #cache(kv: KeyValue): CachedObject | undefined {
+  #decode(kv: KeyValue): CachedObject | undefined {
     try {
-      const object = toCachedObject(kv, this.#attrs);
-      this.#objects.set(object);
-      return object;
+      return toCachedObject(kv, this.#attrs);
     } catch (err) {
       // One damaged value must not take the whole resource offline; the key is in the log.
       this.#log.error('skipping a stored object that cannot be decoded', { key: kv.key, revision: kv.modRevision, err: describeError(err) });
@@ -570,6 +573,8 @@ export class Cacher {
     while (!signal.aborted) {
       try {
         for await (const batch of this.#backend.watch('', this.#revision, signal)) this.#apply(batch);
+        if (signal.aborted) break;
+        throw new Error('the store watch ended by itself');
       } catch (err) {
         if (signal.aborted) break;
         if (hasCode(err, 'STORE_CLOSED')) {
@@ -624,8 +629,9 @@ export class Cacher {
   #change(event: WatchEvent): Change | undefined {
     const previous = this.#objects.get(event.kv.key);
     if (event.type === 'put') {
-      const object = this.#cache(event.kv);
+      const object = this.#decode(event.kv);
       if (object === undefined) return undefined;
+      this.#objects.set(object);
       return new Change(previous === undefined ? 'ADDED' : 'MODIFIED', object, previous?.attrs);
     }
     this.#objects.delete(event.kv.key);
@@ -687,7 +693,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      reject(abortReason(signal));
     };
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
@@ -695,4 +701,8 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason });
 }

@@ -16,7 +16,7 @@ const MAX_CHUNK = 512;
 export class OrderedMap<V extends { readonly key: string }> {
   readonly #byKey = new Map<string, V>();
   /** Non-empty chunks in key order; every key of chunk i is below every key of chunk i + 1. */
-  #chunks: V[][] = [];
+  readonly #chunks: V[][] = [];
 
   get size(): number {
     return this.#byKey.size;
@@ -62,12 +62,6 @@ export class OrderedMap<V extends { readonly key: string }> {
       this.#chunks.splice(c + 1, 1);
     }
     return previous;
-  }
-
-  /** Removes everything. */
-  clear(): void {
-    this.#byKey.clear();
-    this.#chunks = [];
   }
 
   /**

@@ -10,8 +10,9 @@ import type { DaemonSet, Deployment, ReplicaSet } from 'kubernetes-types/apps/v1
 import type { Pod } from 'kubernetes-types/core/v1.d.ts';
 import { eventually, getJson, KUBECTL_VERSIONS, namespaceFor, parseTable, useCloud, type KubectlVersion, type WatchEvent } from './harness/index.ts';
 
-// Nodes here never renew Leases; keep the node lifecycle controller from marking them unreachable mid-test.
-const cloud = await useCloud({ args: ['--node-monitor-grace-period', '10m'] });
+// Nodes here never renew Leases: keep the node lifecycle controller from marking them unreachable
+// mid-test. Free hub and join ports, so this cloud can run beside another test's.
+const cloud = await useCloud({ args: ['--node-monitor-grace-period', '10m', '--hub-port', '0', '--join-port', '0'] });
 
 /** Creates a Ready node with room for pods, through the API, as a joining node would register. */
 async function createNode(name: string, labels: Record<string, string> = {}): Promise<void> {

@@ -92,7 +92,8 @@ export class BootstrapTokens {
   async create(options: CreateTokenOptions = {}): Promise<CreatedToken> {
     const ttlMs = options.ttlMs ?? DAY_MS;
     if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError(`token TTL must be 0 (forever) or positive, got ${ttlMs}`);
-    const expires = ttlMs === 0 ? undefined : new Date(this.#now().getTime() + ttlMs);
+    // Stored with seconds precision, as Kubernetes writes times; report what is stored.
+    const expires = ttlMs === 0 ? undefined : new Date(Math.floor((this.#now().getTime() + ttlMs) / 1000) * 1000);
     const description = options.description ?? '';
     // 36^6 ids: a collision is rare, and then simply another id is drawn.
     for (let attempt = 0; ; attempt++) {

@@ -3,11 +3,12 @@ import { describeError } from '../errors/platform-error.ts';
 import type { Command } from './command.ts';
 import { cloudCommand } from './commands/cloud.ts';
 import { edgeCommand } from './commands/edge.ts';
+import { tokenCommand } from './commands/token.ts';
 import { upCommand } from './commands/up.ts';
 import { versionCommand } from './commands/version.ts';
 import { flagsHelp, resolveFlags, UsageError } from './flags.ts';
 
-const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, versionCommand];
+const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, tokenCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

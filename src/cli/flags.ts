@@ -150,7 +150,7 @@ export function resolveFlags(specs: readonly FlagSpec[], argv: readonly string[]
 export function flagsHelp(specs: readonly FlagSpec[], envPrefix: string): string {
   const rows = specs.map((s) => {
     const left = `  --${s.name}${s.type === 'bool' ? '' : ` ${s.type === 'list' ? 'a,b' : s.type === 'duration' ? 'DURATION' : s.type.toUpperCase()}`}`;
-    const def = s.default === undefined || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const def = s.default === undefined || s.default === false || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
     return [left, `${s.description}${def}`] as const;
   });
   rows.push(['  --config FILE', 'YAML file whose keys are flag names; flags and environment override it']);

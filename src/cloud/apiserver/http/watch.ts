@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { KubeObject } from '../../../api/object.ts';
 import type { CachedObject, CacheEventType } from '../../../store/cacher.ts';
 import { hasCode } from '../../../errors/platform-error.ts';
+import { WatchTerminatedError } from '../../../store/errors.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { RestStorage } from '../storage/rest-storage.ts';
 import { parseResourceVersion } from '../storage/rest-storage.ts';
@@ -101,7 +102,9 @@ export async function serveWatch(r: ResourceRequest, storage: RestStorage, log: 
       lastRevision = batch.revision;
     }
   } catch (err) {
-    if (abort.signal.aborted) return;
+    // A watcher cut off (too slow, or the cache resynced) just sees its stream end, as with
+    // kube-apiserver: the client re-watches from its last resourceVersion.
+    if (abort.signal.aborted || err instanceof WatchTerminatedError) return;
     if (hasCode(err, 'STORE_COMPACTED')) {
       res.write(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rv ?? ''}`, reason: 'Expired', code: 410 } })}\n`);
     } else {

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { issueClientCertificate, loadCa } from '../../../src/pki/index.ts';
 import { apiRequest, openWatch, probeReadyz, readKubeconfig, type ApiRequest, type ApiResponse, type ClientIdentity, type KubeconfigCredentials, type RawWatch } from './https.ts';
 import { kubectl, spawnKubectl, type KubectlOptions, type KubectlResult, type KubectlStream, type KubectlVersion } from './kubectl.ts';
-import { eventually } from './wait.ts';
 
 /** The repository root, found from this file so tests run from any working directory. */
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -17,7 +16,7 @@ export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 const KEDGE_BIN = process.env['KEDGE_E2E_BIN'] ?? join(REPO_ROOT, 'bin', 'kedge');
 
 /** How long a start may take before the harness gives up (the first start creates a CA). */
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 /** How long a SIGTERM may take before the harness escalates to SIGKILL and fails the stop. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -46,7 +45,7 @@ export interface CloudStartOptions {
  */
 export class KedgeCloud {
   readonly dataDir: string;
-  readonly port: number;
+  #port: number;
   #args: readonly string[];
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
@@ -54,16 +53,17 @@ export class KedgeCloud {
   #generation = 0;
   #credentials: KubeconfigCredentials | undefined;
 
-  private constructor(dataDir: string, port: number, args: readonly string[]) {
+  private constructor(dataDir: string, args: readonly string[]) {
     this.dataDir = dataDir;
-    this.port = port;
+    // The first start lets the kernel pick the port (no probe-then-bind race); restarts reuse it.
+    this.#port = 0;
     this.#args = args;
   }
 
   /** Starts a fresh cloud and resolves once `/readyz` answers 200 and the kubeconfig is written. */
   static async start(options: CloudStartOptions = {}): Promise<KedgeCloud> {
     const dataDir = await mkdtemp(join(tmpdir(), 'kedge-e2e-'));
-    const cloud = new KedgeCloud(dataDir, await freePort(), options.args ?? []);
+    const cloud = new KedgeCloud(dataDir, options.args ?? []);
     try {
       await cloud.#launch();
     } catch (err) {
@@ -71,6 +71,11 @@ export class KedgeCloud {
       throw err;
     }
     return cloud;
+  }
+
+  /** The API's port (known once the first start is ready). */
+  get port(): number {
+    return this.#port;
   }
 
   /** `<data-dir>/kubeconfig`, the admin kubeconfig kedge writes. */
@@ -99,8 +104,9 @@ export class KedgeCloud {
 
   async #launch(): Promise<void> {
     const generation = ++this.#generation;
-    this.#log += `----- kedge cloud start #${generation} (port ${this.port}, data dir ${this.dataDir}) -----\n`;
-    const child = spawn(KEDGE_BIN, ['cloud', '--data-dir', this.dataDir, '--api-port', String(this.port), '--bind-address', '127.0.0.1', ...this.#args], {
+    this.#log += `----- kedge cloud start #${generation} (port ${this.#port === 0 ? 'any' : this.#port}, data dir ${this.dataDir}) -----\n`;
+    const logStart = this.#log.length;
+    const child = spawn(KEDGE_BIN, ['cloud', '--data-dir', this.dataDir, '--api-port', String(this.#port), '--bind-address', '127.0.0.1', ...this.#args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, HOME: this.dataDir },
     });
@@ -121,26 +127,38 @@ export class KedgeCloud {
     });
     const spawned = await Promise.race([once(child, 'spawn').then(() => true), once(child, 'error').then(([e]) => e as Error)]);
     if (spawned !== true) throw new Error(`cannot run ${KEDGE_BIN}`, { cause: spawned });
-    await this.#waitReady();
+    await this.#waitReady(logStart);
   }
 
-  async #waitReady(): Promise<void> {
+  async #waitReady(logStart: number): Promise<void> {
     const started = Date.now();
-    await eventually(
-      async () => {
-        if (!this.running) throw new ServerExited(this.#log);
-        const res = await probeReadyz(this.port);
-        if (res.status !== 200 || res.body.trim() !== 'ok') throw new Error(`/readyz answered ${res.status} ${res.body.slice(0, 200)}`);
-        if (!existsSync(this.kubeconfigPath)) throw new Error('no kubeconfig yet');
-        const creds = await readKubeconfig(this.kubeconfigPath);
-        if (new URL(creds.server).port !== String(this.port)) throw new Error(`kubeconfig names ${creds.server}, not port ${this.port}`);
-        this.#credentials = creds;
-      },
-      { timeoutMs: START_TIMEOUT_MS, intervalMs: 100, what: `kedge cloud on port ${this.port} to be ready` },
-    ).catch((err: unknown) => {
-      const cause = err instanceof Error && err.cause instanceof ServerExited ? err.cause : err;
-      throw new Error(`kedge cloud did not become ready in ${Date.now() - started} ms; its log:\n${this.#log}`, { cause });
-    });
+    const fail = (why: string, cause?: unknown): Error => new Error(`kedge cloud ${why} (after ${Date.now() - started} ms); its log:\n${this.#log}`, { cause });
+    let last: unknown;
+    for (;;) {
+      if (!this.running) throw fail('exited before it was ready');
+      // The CLI reports a fatal start error as `kedge: <error>` on stderr.
+      if (/^kedge: /m.test(this.#log.slice(logStart))) throw fail('reported a fatal error instead of becoming ready');
+      try {
+        await this.#probe();
+        return;
+      } catch (err) {
+        last = err;
+      }
+      if (Date.now() - started > START_TIMEOUT_MS) throw fail('did not become ready', last);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Ready means: the kubeconfig names this server's port, and `/readyz` answers 200 `ok` there. */
+  async #probe(): Promise<void> {
+    if (!existsSync(this.kubeconfigPath)) throw new Error('no kubeconfig yet');
+    const creds = await readKubeconfig(this.kubeconfigPath);
+    const port = Number(new URL(creds.server).port);
+    if (this.#port === 0) this.#port = port;
+    else if (port !== this.#port) throw new Error(`kubeconfig names ${creds.server}, not port ${this.#port}`);
+    const res = await probeReadyz(this.#port);
+    if (res.status !== 200 || res.body.trim() !== 'ok') throw new Error(`/readyz answered ${res.status} ${res.body.slice(0, 200)}`);
+    this.#credentials = creds;
   }
 
   /** Stops with SIGTERM and waits for the exit (SIGKILL and an error if it hangs). */
@@ -235,12 +253,6 @@ export class KedgeCloud {
       return { certPem: issued.certPem, keyPem: issued.keyPem };
     }
     throw new Error(`no private key under ${pki} belongs to the kubeconfig's CA`);
-  }
-}
-
-class ServerExited extends Error {
-  constructor(log: string) {
-    super(`kedge cloud exited before it was ready; its log:\n${log}`);
   }
 }
 

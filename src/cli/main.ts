@@ -76,6 +76,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     process.stderr.write(`kedge: ${describeError(err)}\n`);
     if (process.env['KEDGE_DEBUG'] !== undefined && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-    process.exitCode = 1;
+    // A command that failed while starting may have left servers or timers running: exit for sure.
+    process.exit(1);
   },
 );

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, afterEach, type TestContext } from 'node:test';
+import { after, afterEach, type SuiteContext, type TestContext } from 'node:test';
 import { freePort, KedgeCloud, REPO_ROOT } from './cloud.ts';
 import type { ClientIdentity } from './https.ts';
 import { eventually } from './wait.ts';
@@ -253,7 +253,7 @@ export class KedgeEdge {
   }
 }
 
-function dumpOnFailure(ctx: TestContext, what: string, log: string): void {
+function dumpOnFailure(ctx: TestContext | SuiteContext, what: string, log: string): void {
   const t = ctx as TestContext & { passed?: boolean; error?: unknown };
   if (t.passed !== false) return;
   const failure = t.error as { failureType?: string } | null;

@@ -300,7 +300,9 @@ export default async function schedulerBench({ signal }: BenchContext): Promise<
       `throughput: ${fmtInt(s.pods)} pods created in ${((created - t) / 1000).toFixed(1)} s (${fmtInt(createRate)}/s), all bound ${((last - t) / 1000).toFixed(1)} s after the first create ` +
         `(bindings from ${((first - t) / 1000).toFixed(2)} s to ${((last - t) / 1000).toFixed(2)} s: ${fmtInt(s.pods / ((last - first) / 1000))}/s)`,
     );
-    rows.push(['pods created over HTTP → bound (limited by the create rate)', `${fmtInt(podsPerSecond)} pods/s`, `≥ ${GOAL_PODS_PER_SECOND} pods/s`, podsPerSecond >= GOAL_PODS_PER_SECOND ? 'ok' : 'MISSED']);
+    // The API's create rate bounds this run; what tells about the scheduler is how far it lags.
+    const lagMs = last - created;
+    rows.push([`${fmtInt(s.pods)} pods created over HTTP (${fmtInt(createRate)}/s) → bound`, `${fmtInt(podsPerSecond)} pods/s, last bound ${fmtInt(lagMs)} ms after the last create`, 'keeps up (< 1 s behind)', lagMs < 1000 ? 'ok' : 'MISSED']);
     const sp1 = spread(watch1.nodeOf);
     console.log(`  placed on ${sp1.nodes} nodes, ${sp1.min}–${sp1.max} per node`);
 

@@ -118,3 +118,20 @@ test('SCHED_E2E_3: requests count against allocatable minus what is bound; cordo
   );
   await cloud.kubectlOk('1.33', ['uncordon', 'edge-a']);
 });
+
+test('SCHED_E2E_4: POST pods/<name>/binding binds once (201 Success), a second binding is a 409', async () => {
+  await applyNamespace(cloud, '1.33', 'manual');
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hand-placed', namespace: 'manual' }, spec: { schedulerName: 'my-scheduler', containers: [{ name: 'app', image: 'busybox' }] } };
+  await cloud.kubectlOk('1.33', ['apply', '-f', '-'], { stdin: JSON.stringify(pod) });
+  const binding = (node: string): object => ({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'hand-placed' }, target: { apiVersion: 'v1', kind: 'Node', name: node } });
+  const path = '/api/v1/namespaces/manual/pods/hand-placed/binding';
+  const first = await cloud.request({ method: 'POST', path, body: binding('cloud-1') });
+  assert.equal(first.status, 201, first.body);
+  assert.deepEqual(first.json(), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  const bound = await getJson<{ spec: { nodeName?: string }; status?: { conditions?: { type: string; status: string }[] } }>(cloud, '1.33', ['pod', '-n', 'manual', 'hand-placed']);
+  assert.equal(bound.spec.nodeName, 'cloud-1');
+  assert.equal(bound.status?.conditions?.find((c) => c.type === 'PodScheduled')?.status, 'True');
+  const again = await cloud.request({ method: 'POST', path, body: binding('edge-a') });
+  assert.equal(again.status, 409);
+  assert.equal(again.json<{ message: string }>().message, 'Operation cannot be fulfilled on pods/binding "hand-placed": pod hand-placed is already assigned to node "cloud-1"');
+});

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isJsonObject } from '../api/object.ts';
 import { dns1123SubdomainErrors } from '../api/selectors/label-validation.ts';
-import { GROUPS, MAX_FRAME_BYTES, OPERATIONS, PROTOCOL_VERSION, STATUS_KINDS, SYNCED_KINDS, type Contents, type Envelope, type Group, type Header, type JoinRequest, type JoinResponse, type JoinToken, type Operation, type ResourceRef } from './envelope.ts';
+import { DEVICE_STATES, MAX_VALUE_LENGTH, TWIN_KEY, type DeviceTwinStatus, type TwinProperty } from './devices.ts';
+import { GROUPS, MAX_FRAME_BYTES, MAX_REPORT_DEVICES, OPERATIONS, PROTOCOL_VERSION, STATUS_KINDS, SYNCED_KINDS, type Contents, type DeviceReport, type Envelope, type Group, type Header, type JoinRequest, type JoinResponse, type JoinToken, type Operation, type ResourceRef } from './envelope.ts';
 
 /** A frame that is not a valid v1 envelope. The hub answers it with an `error` envelope or closes the session. */
 export class ProtocolError extends PlatformError {
@@ -99,6 +100,12 @@ function content(op: Operation, v: unknown, res: ResourceRef | undefined): unkno
     case 'csr':
       if (!isJsonObject(v)) fail('csr content must be an object');
       return { csr: str(v['csr'], 'csr content.csr', 16_384) };
+    case 'report': {
+      if (!isJsonObject(v) || !Array.isArray(v['devices'])) fail('report content must have a devices list');
+      const devices = v['devices'];
+      if (devices.length > MAX_REPORT_DEVICES) fail(`report has more than ${MAX_REPORT_DEVICES} devices`);
+      return { devices: devices.map((d: unknown, i) => deviceReport(d, `report device ${i}`)) };
+    }
     case 'ack':
     case 'keepalive':
       if (v !== null && v !== undefined) fail(`${op} carries no content`);
@@ -110,6 +117,43 @@ function content(op: Operation, v: unknown, res: ResourceRef | undefined): unkno
       if (!isJsonObject(v)) fail('error content must be an object');
       return { code: str(v['code'], 'error content.code', 64), message: str(v['message'], 'error content.message', 4096) };
   }
+}
+
+/** Twins one device report carries at most, and metadata entries one value carries at most. */
+const MAX_TWINS = 1024;
+const MAX_METADATA = 16;
+
+function twinProperty(v: unknown, what: string): TwinProperty | undefined {
+  if (v === undefined) return undefined;
+  if (!isJsonObject(v) || typeof v['value'] !== 'string' || v['value'].length > MAX_VALUE_LENGTH) fail(`${what} must be {value, metadata} with a value of at most ${MAX_VALUE_LENGTH} characters`);
+  const meta = v['metadata'];
+  if (meta === undefined) return { value: v['value'] };
+  if (!isJsonObject(meta)) fail(`${what}.metadata must be an object`);
+  const entries = Object.entries(meta);
+  if (entries.length > MAX_METADATA || entries.some(([k, m]) => k.length > 63 || typeof m !== 'string' || m.length > 256)) fail(`${what}.metadata must map at most ${MAX_METADATA} short keys to strings`);
+  return { value: v['value'], metadata: meta as Record<string, string> };
+}
+
+function deviceReport(v: unknown, what: string): DeviceReport {
+  if (!isJsonObject(v)) fail(`${what} must be an object`);
+  const state = v['state'];
+  if (state !== undefined && (typeof state !== 'string' || !(DEVICE_STATES as readonly string[]).includes(state))) fail(`${what}.state must be one of ${DEVICE_STATES.join(', ')}`);
+  const lastOnlineTime = optStr(v['lastOnlineTime'], `${what}.lastOnlineTime`, 64);
+  const twins = v['twins'];
+  if (!Array.isArray(twins) || twins.length > MAX_TWINS) fail(`${what}.twins must be a list of at most ${MAX_TWINS}`);
+  return {
+    namespace: str(v['namespace'], `${what}.namespace`, 63),
+    name: str(v['name'], `${what}.name`),
+    uid: str(v['uid'], `${what}.uid`, 64),
+    ...(state !== undefined ? { state } : {}),
+    ...(lastOnlineTime !== undefined ? { lastOnlineTime } : {}),
+    twins: twins.map((t: unknown, i): DeviceTwinStatus => {
+      if (!isJsonObject(t) || typeof t['propertyName'] !== 'string' || !TWIN_KEY.test(t['propertyName'])) fail(`${what}.twins[${i}].propertyName must be a property name`);
+      const reported = twinProperty(t['reported'], `${what}.twins[${i}].reported`);
+      const observedDesired = twinProperty(t['observedDesired'], `${what}.twins[${i}].observedDesired`);
+      return { propertyName: t['propertyName'], ...(reported !== undefined ? { reported } : {}), ...(observedDesired !== undefined ? { observedDesired } : {}) };
+    }),
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../api/object.ts';
+import type { DeviceTwinStatus } from './devices.ts';
 
 /**
  * The cloud–edge envelope, version 1: KubeEdge's header/route/content split, typed. One WebSocket
@@ -11,7 +12,8 @@ import type { KubeObject } from '../api/object.ts';
  *   persisted; anything unacked is covered by the next inventory diff.
  * - while connected: cloud → `upsert`/`delete` as objects change; edge → `status` (latest wins),
  *   `upsert` of its own Node, `lease`, `event` (outbox, at least once, de-duplicated by header id),
- *   `csr` (certificate rotation), each answered by `ack`, `response` or `error` carrying `parentId`.
+ *   `csr` (certificate rotation), `report` (group `twin`: device twins and states, latest wins, many
+ *   devices per message), each answered by `ack`, `response` or `error` carrying `parentId`.
  */
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -26,7 +28,7 @@ export type SyncedKind = (typeof SYNCED_KINDS)[number];
 export const STATUS_KINDS = ['pods', 'nodes', 'devices'] as const;
 export type StatusKind = (typeof STATUS_KINDS)[number];
 
-export const OPERATIONS = ['upsert', 'delete', 'inventory', 'synced', 'status', 'lease', 'event', 'csr', 'ack', 'response', 'error', 'keepalive'] as const;
+export const OPERATIONS = ['upsert', 'delete', 'inventory', 'synced', 'status', 'lease', 'event', 'csr', 'report', 'ack', 'response', 'error', 'keepalive'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 export const GROUPS = ['resource', 'hub', 'twin'] as const;
@@ -67,6 +69,31 @@ export interface InventoryItem {
   readonly resourceVersion: string;
 }
 
+/** Devices one `report` carries at most. */
+export const MAX_REPORT_DEVICES = 1000;
+
+/**
+ * One device's latest twins and state as its edge holds them (`report`, group `twin`): KubeEdge's
+ * `device/<id>/twin/edge_updated` and DMI `ReportDeviceStatus`/`ReportDeviceStates` in one. Each
+ * report is the device's whole current picture, so the cloud may drop any older one it has not
+ * written yet. `uid` names the Device the edge holds; a report for a re-created Device is refused.
+ */
+export interface DeviceReport {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  /** Absent when the device's `stateReport.reportToCloud` is false or no state was reported yet. */
+  readonly state?: string;
+  readonly lastOnlineTime?: string;
+  /** The properties whose values go to the cloud (`reportToCloud`), each with what is known of it. */
+  readonly twins: readonly DeviceTwinStatus[];
+}
+
+/** What the cloud answers a `report` with: the devices it refused and why (the others are taken). */
+export interface ReportResult {
+  readonly refused: readonly { readonly namespace: string; readonly name: string; readonly code: string; readonly message: string }[];
+}
+
 /** The content each operation carries. */
 export interface Contents {
   upsert: KubeObject;
@@ -77,6 +104,7 @@ export interface Contents {
   lease: { readonly renewTime: string; readonly leaseDurationSeconds: number };
   event: KubeObject;
   csr: { readonly csr: string };
+  report: { readonly devices: readonly DeviceReport[] };
   ack: null;
   response: Record<string, unknown>;
   error: { readonly code: string; readonly message: string };

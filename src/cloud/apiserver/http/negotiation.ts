@@ -1,4 +1,5 @@
 import { apiErrors } from '../../../api/errors.ts';
+import { KUBERNETES_PROTOBUF_MEDIA_TYPE } from '../../../api/protobuf/index.ts';
 
 /** The representation a client asked for in its Accept header. */
 export interface Representation {
@@ -77,6 +78,22 @@ const CONTENT_TYPES: Record<string, BodyFormat> = {
   'application/apply-patch+yaml': 'apply-patch',
   'application/apply-patch+cbor': 'apply-patch',
 };
+
+/** The formats a whole object (create, update) may arrive in: patches aside, also Kubernetes protobuf. */
+export type ObjectBodyFormat = 'json' | 'yaml' | 'protobuf';
+
+/**
+ * kubectl and client-go send typed creates and updates as `application/vnd.kubernetes.protobuf`;
+ * kedge decodes those into the same JSON (src/api/protobuf). Patches are never protobuf.
+ * @throws ApiError 415 for any other Content-Type, patch types included.
+ */
+export function objectBodyFormat(contentType: string | undefined): ObjectBodyFormat {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === KUBERNETES_PROTOBUF_MEDIA_TYPE) return 'protobuf';
+  const format = bodyFormat(contentType);
+  if (format !== 'json' && format !== 'yaml') throw apiErrors.unsupportedMediaType(contentType ?? '');
+  return format;
+}
 
 /** @throws ApiError 415 for a Content-Type kedge does not read. */
 export function bodyFormat(contentType: string | undefined): BodyFormat {

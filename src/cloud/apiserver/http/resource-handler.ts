@@ -4,7 +4,8 @@ import { isJsonObject, type KubeObject } from '../../../api/object.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { ResourceRegistry } from '../resources/registry.ts';
 import type { RestStorage, WriteOptions, ListOptions } from '../storage/rest-storage.ts';
-import { bodyFormat, negotiate, type Representation } from './negotiation.ts';
+import { bodyFormat, negotiate, objectBodyFormat, type Representation } from './negotiation.ts';
+import { decodeKubernetesProtobuf } from '../../../api/protobuf/index.ts';
 import { decodeBody, readBody, sendJson, sendObject } from './io.ts';
 import type { Query} from './query.ts';
 import { deleteOptions } from './query.ts';
@@ -213,13 +214,15 @@ export class ResourceHandler {
       return;
     }
     if (r.info.verb !== 'update' && r.info.verb !== 'patch') throw apiErrors.methodNotAllowed(r.info.verb, { group: rt.group, resource: `${rt.plural}/scale` });
-    const format = r.info.verb === 'update' ? 'json' : bodyFormat(r.req.headers['content-type']);
+    const format = r.info.verb === 'update' ? objectBodyFormat(r.req.headers['content-type']) : bodyFormat(r.req.headers['content-type']);
     const raw = await readBody(r.req);
     const result = await storage.mutate(r.info.namespace, name, writeOptions(r), undefined, (current) => {
       if (current === undefined) throw apiErrors.notFound({ group: rt.group, resource: rt.plural, name });
       const scale = scaleOf(current, spec);
       const next =
-        format === 'json' || format === 'yaml'
+        format === 'protobuf'
+          ? (decodeKubernetesProtobuf(raw).object as unknown as KubeObject)
+          : format === 'json' || format === 'yaml'
           ? (decodeBody(raw, format) as KubeObject)
           : applyPatch({ storage: undefined, format, body: raw, current: scale, manager: 'scale', force: true, subresource: undefined, name, namespace: r.info.namespace });
       return applyScale(current, next, spec, scale);
@@ -229,9 +232,9 @@ export class ResourceHandler {
 }
 
 async function readObject(r: ResourceRequest): Promise<KubeObject> {
-  const format = bodyFormat(r.req.headers['content-type']);
-  if (format !== 'json' && format !== 'yaml') throw apiErrors.unsupportedMediaType(r.req.headers['content-type'] ?? '');
-  const value = decodeBody(await readBody(r.req), format);
+  const format = objectBodyFormat(r.req.headers['content-type']);
+  const raw = await readBody(r.req);
+  const value = format === 'protobuf' ? decodeKubernetesProtobuf(raw).object : decodeBody(raw, format);
   if (!isJsonObject(value)) throw apiErrors.badRequest('the request body must be a JSON object');
   if (value['metadata'] === undefined) value['metadata'] = {};
   if (!isJsonObject(value['metadata'])) throw apiErrors.badRequest('metadata must be an object');

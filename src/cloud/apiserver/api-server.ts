@@ -15,6 +15,7 @@ import type { RestStorage, WriteOptions } from './storage/rest-storage.ts';
 import { namespaceHooks, namespaceLifecycleHooks } from './resources/hooks/namespaces.ts';
 import { podHooks } from './resources/hooks/pods.ts';
 import { ServiceAllocator } from './resources/hooks/services.ts';
+import { deviceHooks, deviceModelHooks } from './resources/hooks/devices.ts';
 import { crdHooks } from './crd/crd-hooks.ts';
 import { CrdController } from './crd/crd-controller.ts';
 import { Discovery } from './discovery.ts';
@@ -151,6 +152,9 @@ export class ApiServer {
 
   #hooksFor(rt: ResourceType, services: ServiceAllocator): ResourceHooks | undefined {
     const lifecycle = rt.namespaced ? namespaceLifecycleHooks(() => this.registry.lookup('', 'v1', 'namespaces')) : undefined;
+    // kedge's own CRDs: devices are admitted against their DeviceModel.
+    if (rt.group === 'devices.kubeedge.io' && rt.plural === 'devices') return composeHooks(lifecycle, deviceHooks(() => this.registry.lookup(rt.group, rt.version, 'devicemodels')));
+    if (rt.group === 'devices.kubeedge.io' && rt.plural === 'devicemodels') return composeHooks(lifecycle, deviceModelHooks());
     if (rt.crdName !== undefined) return lifecycle;
     switch (`${rt.group}/${rt.plural}`) {
       case '/namespaces':

@@ -28,7 +28,7 @@ export function deviceHooks(models: () => RestStorage | undefined): ResourceHook
     if (modelName !== undefined && modelName !== '') {
       const storage = models();
       try {
-        model = storage === undefined ? undefined : ((await storage.get(namespace, modelName)) as DeviceModelObject);
+        model = storage === undefined ? undefined : await storage.get(namespace, modelName);
       } catch (err) {
         if (!(isApiError(err) && err.httpStatus === 404)) throw err;
       }
@@ -133,7 +133,7 @@ export function deviceModelErrors(spec: DeviceModelSpec | undefined): FieldError
 }
 
 function listOf<T>(v: readonly T[] | undefined): readonly T[] {
-  return Array.isArray(v) ? v : [];
+  return Array.isArray(v) ? (v as readonly T[]) : [];
 }
 
 function describeType(p: Pick<ResolvedProperty, 'type' | 'minimum' | 'maximum'>): string {

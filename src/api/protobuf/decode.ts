@@ -34,12 +34,13 @@ export interface DecodedProtobufBody {
  */
 const MAX_DEPTH = 100;
 /**
- * The JSON may hold at most this many values per body byte (plus a constant). An empty message
- * can stand for several zero-valued fields, so a small body can expand, but only by a bounded
- * factor: this keeps a 3 MiB body from turning into gigabytes of objects.
+ * The JSON may hold at most this many objects and list or map elements per body byte (plus a
+ * constant). An empty nested message stands for a whole tree of zero-valued structs (an empty
+ * NodeStatus is six objects in two bytes), so a body can expand; real bodies stay far below one
+ * per byte, and the cap keeps a 3 MiB body from becoming gigabytes of objects.
  */
-const VALUES_PER_BYTE = 16;
-const VALUES_BASE = 1024;
+const VALUES_PER_BYTE = 1;
+const VALUES_BASE = 4096;
 
 /**
  * Decodes a whole request body: magic, envelope, object.

@@ -8,6 +8,7 @@ import { daemonSetModule } from './daemonset/index.ts';
 import { schedulerModule } from './scheduler/index.ts';
 import { nodeLifecycleModule } from './nodelifecycle/index.ts';
 import { garbageCollectorModule, namespaceModule, podGcModule } from './gc/index.ts';
+import { deviceModule } from './devices/index.ts';
 
 /** What every controller module gets. */
 export interface ControllerContext {
@@ -33,7 +34,7 @@ export interface ControllerModule {
  * reconcile) and starts only after the API server is ready. kedge on SQLite is a single replica,
  * so, as kine does, no leader election runs.
  */
-export const CONTROLLER_MODULES: readonly ControllerModule[] = [replicaSetModule, deploymentModule, daemonSetModule, schedulerModule, nodeLifecycleModule, garbageCollectorModule, namespaceModule, podGcModule];
+export const CONTROLLER_MODULES: readonly ControllerModule[] = [replicaSetModule, deploymentModule, daemonSetModule, schedulerModule, nodeLifecycleModule, garbageCollectorModule, namespaceModule, podGcModule, deviceModule];
 
 /** Starts every controller module; resolves once all have synced their caches. */
 export async function startControllers(client: KubeClient, config: ControllersConfig, log: Logger, signal: AbortSignal): Promise<void> {

@@ -67,6 +67,22 @@ export const ERROR_CODES = [
   'EDGE_IMAGE_NOT_PRESENT',
   'EDGE_IMAGE_PULL_FAILED',
   'EDGE_POD_CONFIG_INVALID',
+  // edge node: the MQTT event bus and device twins (TWIN_* are also the codes of MQTT error results)
+  'EDGE_EVENTBUS_UNAVAILABLE',
+  'TWIN_MALFORMED',
+  'TWIN_DEVICE_NOT_FOUND',
+  'TWIN_PROPERTY_NOT_FOUND',
+  'TWIN_VALUE_INVALID',
+  'TWIN_INTERNAL',
+  // device mappers
+  'MAPPER_CONFIG_INVALID',
+  'MAPPER_DEVICE_UNREACHABLE',
+  'MAPPER_TIMEOUT',
+  'MAPPER_DEVICE_ERROR',
+  'MAPPER_MALFORMED_RESPONSE',
+  'MAPPER_NOT_WRITABLE',
+  'MAPPER_VALUE_INVALID',
+  'MAPPER_CLOSED',
   // configuration and command line
   'CONFIG_INVALID',
 ] as const;

@@ -289,7 +289,8 @@ describe('cloud hub', () => {
   });
 
   test('HUB_CSR_1: a connected node rotates its certificate without losing its session', async () => {
-    const first = await cloud.nodeCertificate('csr-1');
+    // Short-lived: the session outlives this certificate because it rotates.
+    const first = await cloud.nodeCertificate('csr-1', { validityDays: 1.5 / 86_400 });
     const edge = await connect('csr-1', { cert: first });
     const key = await generateKeyPair();
     const csr = await createCsr({ commonName: 'system:node:csr-1', organizations: ['system:nodes'], key });
@@ -298,10 +299,14 @@ describe('cloud hub', () => {
     const info = verifyCertificate(cloud.credentials.ca, (reply.content as { certificate: string }).certificate, { usage: 'client auth' });
     assert.equal(info.commonName, 'system:node:csr-1');
     assert.equal((reply.content as { caCertificate: string }).caCertificate, cloud.credentials.caCertPem);
-    assert.ok((await identities.get('csr-1')) !== undefined, 'the name now belongs to the new key');
+    assert.equal((await identities.get('csr-1'))?.notAfter.getTime(), info.notAfter.getTime(), 'the name now belongs to the new key');
+    // A second rotation in the same session stands on the first one's certificate.
+    const again = await edge.request('csr', { csr: await createCsr({ commonName: 'system:node:csr-1', organizations: ['system:nodes'], key: await generateKeyPair() }) }, { group: 'hub' });
+    assert.equal(again.route.operation, 'response', JSON.stringify(again.content));
     const wrong = await edge.request('csr', { csr: await createCsr({ commonName: 'system:node:someone-else', organizations: ['system:nodes'], key }) }, { group: 'hub' });
     assert.equal((wrong.content as { code: string }).code, 'HUB_FORBIDDEN');
-    assert.equal(edge.ws.readyState, WebSocket.OPEN);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(edge.ws.readyState, WebSocket.OPEN, 'the session now stands on the rotated certificate');
   });
 
   test('HUB_FRAMES_1: garbage, binary and unknown frames get error replies; repeated ones close the session; the hub lives on', async () => {
@@ -353,6 +358,12 @@ describe('cloud hub', () => {
     const live = await connect('live-1');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(live.ws.readyState, WebSocket.OPEN, 'an edge answering pings stays');
+  });
+
+  test('HUB_KEEPALIVE_2: a session ends when its certificate expires', async () => {
+    const edge = await connect('expiring-1', { cert: await cloud.nodeCertificate('expiring-1', { validityDays: 1.5 / 86_400 }) });
+    await once(edge.ws, 'close');
+    assert.equal(edge.closeCode, HUB_CLOSE_POLICY);
   });
 
   test('HUB_RATE_1: a node writing faster than its limit is told to slow down', async () => {

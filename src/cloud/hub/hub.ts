@@ -157,9 +157,14 @@ export class CloudHub {
       'abort',
       () => {
         clearInterval(keepalive);
-        for (const s of this.#sessions.values()) s.close(HUB_CLOSE_GOING_AWAY, 'cloud shutting down');
+        const sessions = [...this.#sessions.values()];
+        for (const s of sessions) s.close(HUB_CLOSE_GOING_AWAY, 'cloud shutting down');
         server.close();
         server.closeAllConnections();
+        // Edges get a second to answer the close; the process must not wait for the silent ones.
+        setTimeout(() => {
+          for (const s of sessions) s.terminate();
+        }, 1000).unref();
       },
       { once: true },
     );

@@ -9,7 +9,7 @@ import { HUB_CLOSE_POLICY, type Envelope, type Group, type SyncedKind } from '..
 import { publicKeyFingerprint } from '../join/identities.ts';
 import { SEND_ORDER, type DesiredObject, type EdgeObjectIndex } from './desired.ts';
 import { HubError } from './errors.ts';
-import type { Upstream, UpstreamResult } from './upstream.ts';
+import type { SessionPeer, Upstream, UpstreamResult } from './upstream.ts';
 
 /** What a session believes its edge holds: from the inventory, then from what it sent. */
 interface Held {
@@ -102,6 +102,15 @@ export class NodeSession {
   #offenceWindow = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #peerKey: string | undefined;
+  /** When the certificate the session stands on expires (ms since the epoch); a rotation moves it. */
+  #certificateExpires: number;
+  readonly #peer: SessionPeer = {
+    key: () => (this.#peerKey ??= publicKeyFingerprint(this.#socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' }))),
+    rotated: (fingerprint, notAfter) => {
+      this.#peerKey = fingerprint;
+      this.#certificateExpires = notAfter.getTime();
+    },
+  };
 
   constructor(options: { node: string; ws: WebSocket; socket: TLSSocket; index: EdgeObjectIndex; upstream: Upstream; counters: HubCounters; limits: SessionLimits; log: Logger }) {
     this.node = options.node;
@@ -113,6 +122,7 @@ export class NodeSession {
     this.#limits = options.limits;
     this.#log = options.log;
     this.#tokens = options.limits.writeBurst;
+    this.#certificateExpires = Date.parse(options.socket.getPeerCertificate().valid_to);
     this.#ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     this.#ws.on('pong', () => {
       this.#alive = true;
@@ -135,7 +145,13 @@ export class NodeSession {
    * answered the last ping nor sent anything since is terminated; otherwise it is pinged again.
    * @returns false when the session was terminated.
    */
-  keepalive(): boolean {
+  keepalive(now = Date.now()): boolean {
+    if (now >= this.#certificateExpires) {
+      // TLS checked the certificate once, at the handshake; a session must not outlive it.
+      this.#log.info('the certificate of this session expired; closing it', { node: this.node });
+      this.close(HUB_CLOSE_POLICY, 'client certificate expired');
+      return false;
+    }
     if (!this.#alive) {
       this.#log.info('edge stopped answering; closing its session', { node: this.node });
       this.#ws.terminate();
@@ -149,6 +165,11 @@ export class NodeSession {
   /** Closes the connection with a WebSocket close code. */
   close(code: number, reason: string): void {
     if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(code, reason);
+  }
+
+  /** Drops the connection without a closing handshake. */
+  terminate(): void {
+    this.#ws.terminate();
   }
 
   /**
@@ -295,7 +316,7 @@ export class NodeSession {
     if (this.#queued === PAUSE_AT) this.#ws.pause();
     this.#chain = this.#chain.then(async () => {
       try {
-        this.#reply(env, await this.#upstream.handle(this.node, env, () => this.#peerKeyFingerprint()));
+        this.#reply(env, await this.#upstream.handle(this.node, env, this.#peer));
       } catch (err) {
         const code = err instanceof PlatformError ? err.code : 'API_INTERNAL';
         if (err instanceof HubError) {
@@ -347,10 +368,6 @@ export class NodeSession {
     return true;
   }
 
-  #peerKeyFingerprint(): string {
-    this.#peerKey ??= publicKeyFingerprint(this.#socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' }));
-    return this.#peerKey;
-  }
 }
 
 /** The header id of a frame the codec refused, when one can be read; error replies need some parentId. */

@@ -29,6 +29,17 @@ const RESTRICTED_LABEL_PREFIX = 'node-restriction.kubernetes.io/';
 type LeaseObject = KubeObject & Lease;
 type EventObject = KubeObject & Event;
 
+/**
+ * The certificate a session stands on: the key that holds the node name (the TLS certificate's,
+ * until the session rotates it) and a way to tell the session it now stands on a new one.
+ */
+export interface SessionPeer {
+  /** Hex SHA-256 of the current certificate's public key. */
+  key(): string;
+  /** The node rotated its certificate in this session. */
+  rotated(fingerprint: string, notAfter: Date): void;
+}
+
 /** What answers an edge message: an `ack`, or a `response` with content. */
 export type UpstreamResult = { readonly ack: true } | { readonly response: Record<string, unknown> };
 
@@ -80,10 +91,10 @@ export class Upstream {
 
   /**
    * Handles one edge → cloud message from `node`.
-   * @param peerKey the fingerprint of the certificate the session authenticated with (for rotation).
+   * @param peer the session's certificate, for rotation.
    * @throws HubError, or the API's error (ApiError) when a write fails.
    */
-  async handle(node: string, env: Envelope, peerKey: () => string): Promise<UpstreamResult> {
+  async handle(node: string, env: Envelope, peer: SessionPeer): Promise<UpstreamResult> {
     switch (env.route.operation) {
       case 'status':
         return this.#status(node, env as Envelope<'status'>);
@@ -96,7 +107,7 @@ export class Upstream {
       case 'delete':
         return this.#delete(node, env as Envelope<'delete'>);
       case 'csr':
-        return this.#csr(node, env as Envelope<'csr'>, peerKey);
+        return this.#csr(node, env as Envelope<'csr'>, peer);
       default:
         throw new HubError('HUB_UNSUPPORTED_OPERATION', `the edge may not send ${env.route.operation}`);
     }
@@ -276,7 +287,7 @@ export class Upstream {
     return ACK;
   }
 
-  async #csr(node: string, env: Envelope<'csr'>, peerKey: () => string): Promise<UpstreamResult> {
+  async #csr(node: string, env: Envelope<'csr'>, peer: SessionPeer): Promise<UpstreamResult> {
     const commonName = `${NODE_USER_PREFIX}${node}`;
     let certificate: string;
     let fingerprint: string;
@@ -289,7 +300,8 @@ export class Upstream {
       throw err;
     }
     const notAfter = inspectCertificate(certificate).notAfter;
-    await this.#o.identities.claim(node, { fingerprint, notAfter }, { replaces: peerKey() });
+    await this.#o.identities.claim(node, { fingerprint, notAfter }, { replaces: peer.key() });
+    peer.rotated(fingerprint, notAfter);
     this.#o.log.info('node certificate rotated', { node, notAfter: notAfter.toISOString() });
     return { response: { certificate, caCertificate: this.#o.ca.certPem } };
   }

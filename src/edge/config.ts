@@ -98,10 +98,18 @@ export function compileJoinConfig(v: Record<string, FlagValue>): CompiledJoinCon
   if (typeof cloud !== 'string') throw new UsageError('join needs --cloud <host>');
   if (typeof token !== 'string') throw new UsageError('join needs --token <token> (from "kedge token create" on the cloud)');
   if (cloud.includes('/') || (cloud.includes(':') && isIP(cloud.replace(/^\[|\]$/g, '')) === 0)) throw new UsageError(`flag --cloud: expected a host name or IP address, got ${JSON.stringify(cloud)} (the port is --join-port)`);
+  return Object.freeze({ cloud: cloud.replace(/^\[|\]$/g, ''), token, joinPort: Number(v['join-port'] ?? DEFAULT_JOIN_PORT), nodeName: nodeNameOf(v), labels: Object.freeze(parseLabels((v['labels'] as string[] | undefined) ?? [])) });
+}
+
+/**
+ * The node name: `--node-name`, or the host name lower-cased, which must be a DNS subdomain.
+ * @throws {UsageError} naming the flag (or the host name) when it is not
+ */
+export function nodeNameOf(v: Record<string, FlagValue>): string {
   const nodeName = typeof v['node-name'] === 'string' ? v['node-name'] : hostname().toLowerCase();
   const nameErrors = dns1123SubdomainErrors(nodeName);
   if (nameErrors.length > 0) throw new UsageError(`${typeof v['node-name'] === 'string' ? 'flag --node-name' : `the host name ${JSON.stringify(nodeName)} (set --node-name)`}: ${nameErrors.join('; ')}`);
-  return Object.freeze({ cloud: cloud.replace(/^\[|\]$/g, ''), token, joinPort: Number(v['join-port'] ?? DEFAULT_JOIN_PORT), nodeName, labels: Object.freeze(parseLabels((v['labels'] as string[] | undefined) ?? [])) });
+  return nodeName;
 }
 
 /** `k=v` pairs → labels, each key and value checked as the API server would. */

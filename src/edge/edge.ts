@@ -68,6 +68,16 @@ export async function joinEdge(config: CompiledEdgeConfig, options: CompiledJoin
 }
 
 /**
+ * `kedge up`: joins this machine's edge node to the cloud running in the same process on the first
+ * run (asking for a token only then); later runs find the data dir joined and start it as it is.
+ */
+export async function joinLocalEdge(config: CompiledEdgeConfig, options: Omit<CompiledJoinConfig, 'token'>, token: () => Promise<string>, log: Logger): Promise<EdgeNodeState> {
+  const existing = await loadJoinedState(config.dataDir);
+  if (existing !== undefined && existing.state.nodeName === options.nodeName) return existing.state;
+  return joinEdge(config, { ...options, token: await token() }, log);
+}
+
+/**
  * The edge process, its modules written out in start order: (1) the node's state and credentials
  * from the data dir, (2) edge.db, (3) MetaManager, (4) MetaServer, serving local objects before
  * any connection exists, (5) the uplink tables, (6) EdgeHub, connecting in the background,

@@ -1,0 +1,152 @@
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { describeError } from '../../errors/platform-error.ts';
+import type { Logger } from '../../log/logger.ts';
+import { EdgeError } from '../errors.ts';
+import { isValidFilter, type BusHandler, type EventBus, type PublishOptions } from './bus.ts';
+import { credentialsMatch, isLoopback, type BrokerCredentials } from './credentials.ts';
+
+/** Options of {@link EmbeddedBroker}. */
+export interface EmbeddedBrokerOptions {
+  /** @default '127.0.0.1' */
+  readonly bindAddress?: string;
+  /** @default 1883; 0 picks a free port */
+  readonly port?: number;
+  /**
+   * What clients that are not on loopback must present. Required unless the broker listens on
+   * loopback only: nothing reaches it from elsewhere unauthenticated.
+   */
+  readonly credentials?: BrokerCredentials;
+  readonly log: Logger;
+}
+
+/** MQTT CONNACK return code 4 (MQTT 3.1.1 §3.2.2.3): bad user name or password. */
+const BAD_USERNAME_OR_PASSWORD = 4;
+/** A subscriber that stops reading is dropped after this long, so it cannot stall delivery to everyone. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * The embedded MQTT broker (aedes, in memory) that is the edge's EventBus by default: mappers and
+ * apps connect to it over TCP; DeviceTwin subscribes and publishes in-process, with no socket and
+ * no serialization in between.
+ *
+ * Authentication: a client connecting from loopback needs no credentials (what KubeEdge's
+ * internal broker and a default mosquitto allow); any other client must present
+ * {@link EmbeddedBrokerOptions.credentials} or is refused with CONNACK code 4.
+ */
+export class EmbeddedBroker implements EventBus {
+  readonly mode = 'embedded' as const;
+  readonly #o: EmbeddedBrokerOptions;
+  readonly #log: Logger;
+  #aedes: Aedes | undefined;
+  #server: Server | undefined;
+  #closed: Promise<void> = Promise.resolve();
+
+  constructor(options: EmbeddedBrokerOptions) {
+    this.#o = options;
+    this.#log = options.log;
+  }
+
+  /** The port listened on, once started. */
+  get port(): number {
+    return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get url(): string {
+    const host = this.#o.bindAddress === undefined || this.#o.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.#o.bindAddress === '::' ? '[::1]' : this.#o.bindAddress;
+    return `mqtt://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** Settles once the broker has closed after the signal aborted. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /**
+   * Starts the broker and listens; resolves once the port is bound. Aborting `signal` disconnects
+   * every client and closes the listener.
+   * @throws {EdgeError} `EDGE_EVENTBUS_UNAVAILABLE` when the port cannot be bound (in use, not
+   *   permitted), or when it would listen beyond loopback without credentials
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    const bindAddress = this.#o.bindAddress ?? '127.0.0.1';
+    if (!isLoopback(bindAddress) && this.#o.credentials === undefined) {
+      throw new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `the MQTT broker would listen on ${bindAddress} without credentials for remote clients`);
+    }
+    const aedes = await Aedes.createBroker({
+      drainTimeout: DRAIN_TIMEOUT_MS,
+      authenticate: (client, username, password, done) => this.#authenticate(client, username, password, done),
+    });
+    aedes.on('clientError', (client, err) => this.#log.debug('MQTT client error', { client: client.id, err: describeError(err) }));
+    aedes.on('connectionError', (client, err) => this.#log.debug('MQTT connection error', { client: client.id, err: describeError(err) }));
+    aedes.on('clientReady', (client) => this.#log.debug('MQTT client connected', { client: client.id, remote: (client.conn as Socket).remoteAddress }));
+    this.#aedes = aedes;
+    const server = createServer((socket) => aedes.handle(socket));
+    this.#server = server;
+    server.listen(this.#o.port ?? 1883, bindAddress);
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+    } catch (err) {
+      aedes.close();
+      throw new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `the MQTT broker cannot listen on ${bindAddress}:${this.#o.port ?? 1883}: ${describeError(err)}`, { cause: err });
+    }
+    server.on('error', (err) => this.#log.error('MQTT listener error', { err: describeError(err) }));
+    this.#closed = new Promise<void>((resolve) => {
+      const stop = (): void => {
+        server.close();
+        aedes.close(() => resolve());
+      };
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
+    this.#log.info('MQTT broker listening', { address: bindAddress, port: this.port, remoteAuth: this.#o.credentials !== undefined });
+  }
+
+  /** Connected clients (mappers, apps). */
+  get clients(): number {
+    return this.#aedes?.connectedClients ?? 0;
+  }
+
+  subscribe(filter: string, handler: BusHandler): Promise<void> {
+    const aedes = this.#broker();
+    if (!isValidFilter(filter)) return Promise.reject(new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `invalid MQTT filter ${JSON.stringify(filter)}`));
+    return new Promise<void>((resolve) => {
+      aedes.subscribe(
+        filter,
+        (packet, cb) => {
+          try {
+            handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          } catch (err) {
+            this.#log.error('MQTT handler failed', { topic: packet.topic, err: describeError(err) });
+          }
+          cb();
+        },
+        resolve,
+      );
+    });
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
+    const aedes = this.#aedes;
+    if (aedes === undefined || aedes.closed) return;
+    aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false }, (err) => {
+      if (err !== undefined && err !== null) this.#log.warn('MQTT publish failed', { topic, err: describeError(err) });
+    });
+  }
+
+  #broker(): Aedes {
+    if (this.#aedes === undefined) throw new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', 'the MQTT broker is not started');
+    return this.#aedes;
+  }
+
+  #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+    const remote = (client.conn as Socket).remoteAddress;
+    if (isLoopback(remote)) return done(null, true);
+    const creds = this.#o.credentials;
+    if (creds !== undefined && credentialsMatch(creds, username, password)) return done(null, true);
+    this.#log.warn('MQTT client refused: not on loopback and no valid credentials', { client: client.id, remote, username });
+    const refusal: AuthenticateError = Object.assign(new Error('bad user name or password'), { returnCode: BAD_USERNAME_OR_PASSWORD });
+    done(refusal, false);
+  }
+}

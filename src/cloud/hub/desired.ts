@@ -1,14 +1,14 @@
 import type { Container, EphemeralContainer, Node, Pod, Volume } from 'kubernetes-types/core/v1.d.ts';
 import type { KubeObject } from '../../api/object.ts';
 import type { Logger } from '../../log/logger.ts';
+import { DEVICES_GROUP, DEVICES_VERSION, type DeviceObject } from '../../protocol/devices.ts';
 import type { SyncedKind } from '../../protocol/envelope.ts';
 import type { KubeClient } from '../client/client.ts';
 import { Informer, objectKey } from '../controllers/runtime/informer.ts';
 
 export type PodObject = KubeObject & Pod;
 export type NodeObject = KubeObject & Node;
-/** A Device (devices.kubeedge.io/v1beta1) as far as the hub is concerned. */
-export type DeviceObject = KubeObject & { spec?: { nodeName?: string; deviceModelRef?: { name?: string } }; status?: Record<string, unknown> };
+export type { DeviceObject } from '../../protocol/devices.ts';
 
 /** Where each synced kind is served. */
 export const SYNCED_RESOURCES: Readonly<Record<SyncedKind, { readonly group: string; readonly version: string; readonly plural: string }>> = {
@@ -16,8 +16,8 @@ export const SYNCED_RESOURCES: Readonly<Record<SyncedKind, { readonly group: str
   configmaps: { group: '', version: 'v1', plural: 'configmaps' },
   secrets: { group: '', version: 'v1', plural: 'secrets' },
   nodes: { group: '', version: 'v1', plural: 'nodes' },
-  devices: { group: 'devices.kubeedge.io', version: 'v1beta1', plural: 'devices' },
-  devicemodels: { group: 'devices.kubeedge.io', version: 'v1beta1', plural: 'devicemodels' },
+  devices: { group: DEVICES_GROUP, version: DEVICES_VERSION, plural: 'devices' },
+  devicemodels: { group: DEVICES_GROUP, version: DEVICES_VERSION, plural: 'devicemodels' },
 };
 
 /**

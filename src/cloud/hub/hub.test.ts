@@ -46,11 +46,11 @@ function inventoryOf(envs: readonly Envelope[]): InventoryItem[] {
 }
 
 /** Retries `check` until it stops throwing (the hub notices a closed socket a moment after its peer). */
-async function eventually(check: () => void, timeoutMs = 2000): Promise<void> {
+async function eventually(check: () => void | Promise<void>, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      check();
+      await check();
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
@@ -388,6 +388,26 @@ describe('cloud hub', () => {
     const reply = await edge.request('status', { status: { twins: [{ propertyName: 't', reported: { value: '21' } }] } }, { resource: { kind: 'devices', namespace: 'default', name: 'thermo-1' } });
     assert.equal(reply.route.operation, 'ack', JSON.stringify(reply.content));
     assert.deepEqual((await devices.get('default', 'thermo-1'))?.status?.['twins'], [{ propertyName: 't', reported: { value: '21' } }]);
+    const device = await devices.get('default', 'thermo-1');
+    await devices.create('default', { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', metadata: { name: 'thermo-elsewhere' }, spec: { nodeName: 'another-node', deviceModelRef: { name: 'thermo' }, protocol: { protocolName: 'modbus' } } });
+    const report = await edge.request(
+      'report',
+      {
+        devices: [
+          { namespace: 'default', name: 'thermo-1', uid: device!.metadata.uid!, state: 'online', twins: [] },
+          { namespace: 'default', name: 'thermo-elsewhere', uid: 'u', twins: [] },
+          { namespace: 'default', name: 'no-such-device', uid: 'u', twins: [] },
+          { namespace: 'default', name: 'thermo-1', uid: 'an-older-incarnation', twins: [] },
+        ],
+      },
+      { group: 'twin' },
+    );
+    assert.equal(report.route.operation, 'response', JSON.stringify(report.content));
+    assert.deepEqual(
+      (report.content as { refused: { name: string; code: string }[] }).refused.map((r) => [r.name, r.code]),
+      [['thermo-elsewhere', 'HUB_FORBIDDEN'], ['no-such-device', 'API_NOT_FOUND'], ['thermo-1', 'API_CONFLICT']],
+    );
+    await eventually(async () => assert.equal((await devices.get('default', 'thermo-1'))?.status?.['state'], 'online'));
     const model = await models.get('default', 'thermo');
     await models.update({ ...model!, spec: { protocol: 'opcua', properties: [] } });
     assert.equal(((await edge.next((e) => e.route.resource?.kind === 'devicemodels')).content as Obj).spec?.['protocol'], 'opcua');

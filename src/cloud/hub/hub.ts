@@ -11,7 +11,8 @@ import { HUB_CLOSE_GOING_AWAY, HUB_CLOSE_REPLACED, HUB_PATH, MAX_FRAME_BYTES } f
 import { NODES_GROUP, NODE_USER_PREFIX } from '../apiserver/auth/types.ts';
 import type { KubeClient } from '../client/client.ts';
 import type { NodeIdentities } from '../join/identities.ts';
-import { EdgeObjectIndex, SYNCED_RESOURCES } from './desired.ts';
+import { DeviceReportWriter } from '../controllers/devices/report-writer.ts';
+import { EdgeObjectIndex, SYNCED_RESOURCES, type DeviceObject } from './desired.ts';
 import { DEFAULT_SESSION_LIMITS, NodeSession, type HubCounters, type SessionLimits } from './session.ts';
 import { Upstream } from './upstream.ts';
 
@@ -116,9 +117,13 @@ export class CloudHub {
     if (!devices) this.#log.warn('devices.kubeedge.io is not served; devices will not reach edges');
     const index = new EdgeObjectIndex({ client: this.#o.client, log: this.#log, devices, onChange: (nodes) => this.#markDirty(nodes) });
     this.#index = index;
+    // Device reports are written behind by the device controller's writer, reading the hub's device cache.
+    const deviceReports =
+      index.devices === undefined ? undefined : new DeviceReportWriter({ devices: this.#o.client.resource<DeviceObject>(d.group, d.version, d.plural), cache: index.devices, log: this.#log.child({ component: 'device-reports' }) });
     this.#upstream = new Upstream({
       client: this.#o.client,
       index,
+      deviceReports,
       ca: this.#o.ca,
       identities: this.#o.identities,
       certificateValidityMs: this.#o.certificateValidityMs,
@@ -126,6 +131,7 @@ export class CloudHub {
       ...(this.#o.now !== undefined ? { now: this.#o.now } : {}),
     });
     await index.start(signal);
+    deviceReports?.start(signal);
 
     const server = https.createServer({
       cert: this.#o.tls.cert,

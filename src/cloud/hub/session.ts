@@ -266,6 +266,7 @@ export class NodeSession {
       case 'event':
       case 'delete':
       case 'csr':
+      case 'report':
         if (!this.#takeToken()) {
           this.#refuse(env.header.id, env.route.group, 'HUB_RATE_LIMITED', `more than ${this.#limits.writesPerSecond} writes per second; send it again later`, false);
           return;

@@ -6,7 +6,7 @@ import { isJsonObject } from '../../api/object.ts';
 import { hasCode } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { CsrError, inspectCertificate, parseCsr, signCsr, type CertificateAuthority } from '../../pki/index.ts';
-import type { Envelope } from '../../protocol/envelope.ts';
+import type { DeviceReport, Envelope, ReportResult } from '../../protocol/envelope.ts';
 import { NODES_GROUP, NODE_USER_PREFIX } from '../apiserver/auth/types.ts';
 import type { KubeClient, ResourceClient } from '../client/client.ts';
 import { publicKeyFingerprint, type NodeIdentities } from '../join/identities.ts';
@@ -46,10 +46,18 @@ export type UpstreamResult = { readonly ack: true } | { readonly response: Recor
 const ACK: UpstreamResult = Object.freeze({ ack: true });
 const MAX_CONFLICT_RETRIES = 5;
 
+/** Where accepted device reports go: the device controller's report writer, which writes them behind. */
+export interface DeviceReportSink {
+  /** Takes reports already authorized; never throws, never waits. */
+  accept(reports: readonly DeviceReport[]): void;
+}
+
 /** Options of {@link Upstream}. */
 export interface UpstreamOptions {
   readonly client: KubeClient;
   readonly index: EdgeObjectIndex;
+  /** Undefined when devices are not served: reports are then refused. */
+  readonly deviceReports: DeviceReportSink | undefined;
   readonly ca: CertificateAuthority;
   readonly identities: NodeIdentities;
   /** Lifetime of certificates issued on rotation. */
@@ -62,9 +70,10 @@ export interface UpstreamOptions {
 /**
  * Applies what an edge node sends to the API, as that node and only for what is its own: the
  * hub's equivalent of the Node authorizer plus NodeRestriction. A node may patch the status of
- * pods bound to it and of its devices, register and update its own Node (labels and its own taints
- * only), renew its Lease, record Events about itself and its pods, delete its pods once stopped,
- * and rotate its certificate. Anything else is a {@link HubError} `HUB_FORBIDDEN`, logged.
+ * pods bound to it and of its devices, report its devices' twins and states (written behind by the
+ * device report writer), register and update its own Node (labels and its own taints only), renew
+ * its Lease, record Events about itself and its pods, delete its pods once stopped, and rotate its
+ * certificate. Anything else is a {@link HubError} `HUB_FORBIDDEN`, logged.
  */
 export class Upstream {
   readonly #index: EdgeObjectIndex;
@@ -108,6 +117,8 @@ export class Upstream {
         return this.#delete(node, env as Envelope<'delete'>);
       case 'csr':
         return this.#csr(node, env as Envelope<'csr'>, peer);
+      case 'report':
+        return this.#report(node, env as Envelope<'report'>);
       default:
         throw new HubError('HUB_UNSUPPORTED_OPERATION', `the edge may not send ${env.route.operation}`);
     }
@@ -287,6 +298,28 @@ export class Upstream {
     return ACK;
   }
 
+  /**
+   * Device twins and states, many devices at once: those on this node, as the edge knows them
+   * (same uid), go to the report writer; the others are listed back as refused.
+   */
+  #report(node: string, env: Envelope<'report'>): UpstreamResult {
+    const sink = this.#o.deviceReports;
+    if (sink === undefined) throw new HubError('HUB_UNSUPPORTED_OPERATION', 'devices.kubeedge.io is not served by this cloud');
+    const accepted: DeviceReport[] = [];
+    const refused: ReportResult['refused'][number][] = [];
+    for (const r of env.content.devices) {
+      const device = this.#index.devices?.get(r.namespace, r.name);
+      if (device === undefined) refused.push({ namespace: r.namespace, name: r.name, code: 'API_NOT_FOUND', message: `device ${r.namespace}/${r.name} does not exist` });
+      else if (device.spec?.nodeName !== node) refused.push({ namespace: r.namespace, name: r.name, ...codeAndMessage(forbidden(node, `report device ${r.namespace}/${r.name}, which is not on it`)) });
+      else if (device.metadata.uid !== r.uid) refused.push({ namespace: r.namespace, name: r.name, code: 'API_CONFLICT', message: `device ${r.namespace}/${r.name} was re-created (uid ${device.metadata.uid ?? '?'}, reported ${r.uid})` });
+      else accepted.push(r);
+    }
+    if (accepted.length > 0) sink.accept(accepted);
+    if (refused.some((r) => r.code === 'HUB_FORBIDDEN')) this.#o.log.warn('device report refused for devices not on the node', { node, devices: refused.filter((r) => r.code === 'HUB_FORBIDDEN').map((r) => `${r.namespace}/${r.name}`) });
+    const result: ReportResult = { refused };
+    return { response: { ...result } };
+  }
+
   async #csr(node: string, env: Envelope<'csr'>, peer: SessionPeer): Promise<UpstreamResult> {
     const commonName = `${NODE_USER_PREFIX}${node}`;
     let certificate: string;
@@ -305,6 +338,10 @@ export class Upstream {
     this.#o.log.info('node certificate rotated', { node, notAfter: notAfter.toISOString() });
     return { response: { certificate, caCertificate: this.#o.ca.certPem } };
   }
+}
+
+function codeAndMessage(err: HubError): { code: string; message: string } {
+  return { code: err.code, message: err.message };
 }
 
 function forbidden(node: string, what: string): HubError {

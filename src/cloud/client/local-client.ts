@@ -10,7 +10,7 @@ import { selectionFilter } from '../apiserver/http/selection.ts';
 import { applyPatch } from '../apiserver/http/patching.ts';
 import type { BodyFormat } from '../apiserver/http/negotiation.ts';
 import { bindPod } from '../apiserver/http/binding.ts';
-import { NAMESPACE_FINALIZE_SUBRESOURCE } from '../apiserver/http/namespace-finalize.ts';
+import { finalizeNamespace } from '../apiserver/http/namespace-finalize.ts';
 import type { DeleteOptions, KubeClient, ListResult, PatchType, ResourceClient, Selection, ServedResource, WatchEvent } from './client.ts';
 
 const PATCH_FORMATS: Record<PatchType, BodyFormat> = { json: 'json-patch', merge: 'merge-patch', strategic: 'strategic-merge-patch', apply: 'apply-patch' };
@@ -53,15 +53,7 @@ export class LocalClient implements KubeClient {
   }
 
   async finalizeNamespace(name: string, finalizers: readonly string[]): Promise<KubeObject> {
-    // The same two steps as PUT namespaces/<name>/finalize (http/namespace-finalize.ts).
-    const storage = this.#storage('', 'v1', 'namespaces');
-    const result = await storage.mutate(undefined, name, this.#write, NAMESPACE_FINALIZE_SUBRESOURCE, (current) => {
-      if (current === undefined) throw apiErrors.notFound({ group: '', resource: 'namespaces', name });
-      return { ...current, spec: { ...(current['spec'] as object | undefined), finalizers: [...finalizers] } };
-    });
-    const ns = result.object;
-    if (ns.metadata.deletionTimestamp === undefined || finalizers.length > 0 || (ns.metadata.finalizers ?? []).length > 0) return ns;
-    return (await storage.delete(undefined, name, { dryRun: false, user: this.#user, gracePeriodSeconds: 0 })).object;
+    return finalizeNamespace(this.#storage('', 'v1', 'namespaces'), name, finalizers, this.#write);
   }
 
   #storage(group: string, version: string, plural: string): RestStorage {

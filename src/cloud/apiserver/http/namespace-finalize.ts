@@ -1,6 +1,6 @@
 import { apiErrors } from '../../../api/errors.ts';
-import { isJsonObject } from '../../../api/object.ts';
-import type { RestStorage } from '../storage/rest-storage.ts';
+import { isJsonObject, type KubeObject } from '../../../api/object.ts';
+import type { RestStorage, WriteOptions } from '../storage/rest-storage.ts';
 import { decodeBody, readBody, sendObject } from './io.ts';
 import type { ResourceRequest } from './resource-handler.ts';
 
@@ -18,17 +18,21 @@ export async function namespaceFinalize(r: ResourceRequest, storage: RestStorage
   const spec = body['spec'];
   const finalizers = isJsonObject(spec) ? (spec['finalizers'] ?? []) : [];
   if (!Array.isArray(finalizers) || !finalizers.every((f) => typeof f === 'string')) throw apiErrors.badRequest('spec.finalizers must be a list of strings');
-  const name = r.info.name ?? '';
   const opts = { dryRun: r.query.dryRun(), fieldValidation: 'Ignore' as const, user: r.user.name };
-  const result = await storage.mutate(undefined, name, opts, 'finalize', (current) => {
+  sendObject(r.res, 200, await finalizeNamespace(storage, r.info.name ?? '', finalizers, opts));
+}
+
+/**
+ * Sets a namespace's `spec.finalizers`; a terminating namespace left with no finalizer of either
+ * kind is deleted. Returns the namespace as stored, or its last state if it is gone.
+ * @throws ApiError 404 when there is no such namespace
+ */
+export async function finalizeNamespace(storage: RestStorage, name: string, finalizers: readonly string[], opts: WriteOptions): Promise<KubeObject> {
+  const result = await storage.mutate(undefined, name, opts, NAMESPACE_FINALIZE_SUBRESOURCE, (current) => {
     if (current === undefined) throw apiErrors.notFound({ group: '', resource: 'namespaces', name });
-    return { ...current, spec: { ...(current['spec'] as object | undefined), finalizers } };
+    return { ...current, spec: { ...(current['spec'] as object | undefined), finalizers: [...finalizers] } };
   });
   const ns = result.object;
-  if (ns.metadata.deletionTimestamp !== undefined && finalizers.length === 0 && (ns.metadata.finalizers ?? []).length === 0) {
-    const gone = await storage.delete(undefined, name, { dryRun: opts.dryRun, user: opts.user, gracePeriodSeconds: 0 });
-    sendObject(r.res, 200, gone.object);
-    return;
-  }
-  sendObject(r.res, 200, ns);
+  if (ns.metadata.deletionTimestamp === undefined || finalizers.length > 0 || (ns.metadata.finalizers ?? []).length > 0) return ns;
+  return (await storage.delete(undefined, name, { dryRun: opts.dryRun, user: opts.user, gracePeriodSeconds: 0 })).object;
 }

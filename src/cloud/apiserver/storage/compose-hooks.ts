@@ -24,6 +24,9 @@ export function composeHooks(...all: (ResourceHooks | undefined)[]): ResourceHoo
       }
       return undefined;
     },
+    heldBeyondFinalizers(obj) {
+      return hooks.some((h) => h.heldBeyondFinalizers?.(obj) === true);
+    },
     async afterDelete(obj) {
       for (const h of hooks) await h.afterDelete?.(obj);
     },

@@ -36,6 +36,11 @@ export interface ResourceHooks {
    * Returns the object to store instead of deleting, or undefined to proceed.
    */
   beforeDelete?(obj: KubeObject, ctx: RequestContext): KubeObject | undefined;
+  /**
+   * True while something besides `metadata.finalizers` still holds a terminating object (a
+   * namespace's `spec.finalizers`): an update that removes the last metadata finalizer then keeps it.
+   */
+  heldBeyondFinalizers?(obj: KubeObject): boolean;
   /** After the object was removed from the store (release allocated IPs, ...). */
   afterDelete?(obj: KubeObject): Promise<void> | void;
 }

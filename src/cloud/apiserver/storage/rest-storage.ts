@@ -334,7 +334,12 @@ export class RestStorage {
       if (next === 'unchanged') return { object: current, created: false };
       if (options.dryRun) return { object: next, created: false };
       try {
-        if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0 && (next.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
+        if (
+          next.metadata.deletionTimestamp !== undefined &&
+          (next.metadata.finalizers ?? []).length === 0 &&
+          (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 &&
+          this.#hooks.heldBeyondFinalizers?.(next) !== true
+        ) {
           // The last finalizer is gone from an object being deleted: it is deleted now.
           const gone = await this.#backend.delete(key, kv!.modRevision);
           const last = this.#decode(gone);

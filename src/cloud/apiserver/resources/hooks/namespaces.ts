@@ -34,6 +34,9 @@ export function namespaceHooks(now: () => Date = () => new Date()): ResourceHook
       }
       if (subresource === undefined) obj['spec'] = old['spec'];
     },
+    heldBeyondFinalizers(obj) {
+      return ((obj['spec'] as { finalizers?: string[] } | undefined)?.finalizers ?? []).length > 0;
+    },
     beforeDelete(obj) {
       const spec = obj['spec'] as { finalizers?: string[] } | undefined;
       if ((spec?.finalizers ?? []).length === 0 && (obj.metadata.finalizers ?? []).length === 0) return undefined;

@@ -106,7 +106,9 @@ export class KedgeCloud {
     const generation = ++this.#generation;
     this.#log += `----- kedge cloud start #${generation} (port ${this.#port === 0 ? 'any' : this.#port}, data dir ${this.dataDir}) -----\n`;
     const logStart = this.#log.length;
-    const child = spawn(KEDGE_BIN, ['cloud', '--data-dir', this.dataDir, '--api-port', String(this.#port), '--bind-address', '127.0.0.1', ...this.#args], {
+    // Free hub and join ports unless a test pins them (later flags win), so clouds of tests running
+    // side by side never collide on 10000/10002.
+    const child = spawn(KEDGE_BIN, ['cloud', '--data-dir', this.dataDir, '--api-port', String(this.#port), '--bind-address', '127.0.0.1', '--hub-port', '0', '--join-port', '0', ...this.#args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, HOME: this.dataDir },
     });

@@ -6,6 +6,7 @@
  * Not used by production code.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,10 +119,10 @@ export function runRuntimeConformance(name: string, factory: () => Promise<Runti
 
       await t.test('exec in a running container; stop with a grace period lets it handle SIGTERM', async () => {
         const { rt, image, sandbox, sandboxId, data } = await setup();
-        const script = 'trap "echo bye > data/term; exit 0" TERM; echo ready; while true; do sleep 1 & wait $!; done';
+        const script = 'trap "echo bye > data/term; exit 0" TERM; touch data/ready; while true; do sleep 1 & wait $!; done';
         const id = await rt.createContainer(sandboxId, container(image, data, 'server', script), sandbox);
         await rt.startContainer(id);
-        await waitForContainer(rt, id, (x) => x.state === 'running');
+        await waitFor(() => existsSync(join(data, 'ready')));
         const r = await rt.execSync(id, ['sh', '-c', 'echo "$FOO"; echo oops >&2; exit 4'], 5);
         assert.deepEqual([r.exitCode, r.stdout.toString(), r.stderr.toString()], [4, 'bar baz\n', 'oops\n']);
         const session = await rt.exec(id, ['sh', '-c', 'cat; echo done'], { stdin: true, tty: false });
@@ -141,9 +142,10 @@ export function runRuntimeConformance(name: string, factory: () => Promise<Runti
 
       await t.test('a container that ignores SIGTERM is killed when the grace period ends', async () => {
         const { rt, image, sandbox, sandboxId, data } = await setup();
-        const id = await rt.createContainer(sandboxId, container(image, data, 'stubborn', 'trap "" TERM; while true; do sleep 1; done'), sandbox);
+        const id = await rt.createContainer(sandboxId, container(image, data, 'stubborn', 'trap "" TERM; touch data/ready; while true; do sleep 1; done'), sandbox);
         await rt.startContainer(id);
-        await waitForContainer(rt, id, (x) => x.state === 'running');
+        // Signalled before the trap is set, the shell would just die.
+        await waitFor(() => existsSync(join(data, 'ready')));
         const started = Date.now();
         await rt.stopContainer(id, 1);
         const s = await rt.containerStatus(id);

@@ -232,7 +232,7 @@ export class ProcessRuntime implements Runtime {
     }
     const pid = child.pid!;
     Object.assign(rec, { state: 'running', startedAt: Date.now(), pid, pidStart: processStart(pid) });
-    const drained = Promise.all([pipeToLog(child.stdout!, 'stdout', log), pipeToLog(child.stderr!, 'stderr', log)]).then(() => new Promise<void>((resolve) => log.end(resolve)));
+    const drained = Promise.all([pipeToLog(child.stdout, 'stdout', log), pipeToLog(child.stderr, 'stderr', log)]).then(() => new Promise<void>((resolve) => log.end(resolve)));
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         rec.state = 'exited';
@@ -327,7 +327,7 @@ export class ProcessRuntime implements Runtime {
     try {
       rec = this.#running(id);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const [command, ...args] = cmd;
     if (command === undefined) return Promise.reject(new EdgeError('EDGE_RUNTIME_ERROR', 'exec needs a command'));

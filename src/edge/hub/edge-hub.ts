@@ -8,7 +8,7 @@ import type { ObjectSync } from '../meta/meta-manager.ts';
 import { Backoff } from './backoff.ts';
 import type { Outbox } from './outbox.ts';
 import { CertificateRotation, type HubCredentials } from './rotation.ts';
-import { Session, type SessionEnd, type SyncStats } from './session.ts';
+import { Session, type BatchUplink, type SessionEnd, type SyncStats } from './session.ts';
 import type { StatusTable } from './status-table.ts';
 import { openHubSocket, secureContextFor, type HubAddress } from './transport.ts';
 
@@ -56,6 +56,8 @@ export interface EdgeHubOptions {
   readonly sync: ObjectSync;
   readonly statuses: StatusTable;
   readonly outbox: Outbox;
+  /** DeviceTwin's device reports (group `twin`), when devices run on this edge. */
+  readonly reports?: BatchUplink;
   readonly log: Logger;
   readonly timing?: Partial<HubTiming>;
   /** For tests: the random source of the back-off jitter. */
@@ -227,6 +229,7 @@ export class EdgeHub {
       sync: this.#o.sync,
       statuses: this.#o.statuses,
       outbox: this.#o.outbox,
+      ...(this.#o.reports !== undefined ? { reports: this.#o.reports } : {}),
       log: this.#log,
       timing: this.#timing,
       takeLease: () => {

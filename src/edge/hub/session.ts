@@ -22,12 +22,35 @@ export interface SessionDeps {
   readonly sync: ObjectSync;
   readonly statuses: StatusTable;
   readonly outbox: Outbox;
+  /** DeviceTwin's device reports, when devices run on this edge. */
+  readonly reports?: BatchUplink;
   readonly log: Logger;
   readonly timing: SessionTiming;
   /** Takes the pending lease renewal, if any (its duration in seconds). */
   readonly takeLease: () => number | undefined;
   /** Called once the cloud said `synced` and every object it sent before is persisted. */
   readonly onSynced: (stats: SyncStats) => void;
+}
+
+/**
+ * A latest-wins uplink that sends whole batches, one in flight at a time (DeviceTwin's device
+ * reports: many devices per message, each device's latest picture). The source keeps what is
+ * pending; the session only asks for the next batch and says how it went.
+ */
+export interface BatchUplink {
+  /**
+   * The next batch to send, or undefined when nothing waits. After a batch is handed out, `next`
+   * is not called again until it is settled (the cloud took it, or refused it for good) or
+   * released (no answer, or "not now": it stays pending).
+   */
+  next(): { readonly envelope: Envelope; settle(): void; release(): void } | undefined;
+  /** Calls `listener` when something new waits. @returns a function that unsubscribes */
+  onPending(listener: () => void): () => void;
+  /**
+   * A session is open: the cloud may have lost what it took before (it takes reports before it
+   * writes them), so everything is to be sent again.
+   */
+  resync(): void;
 }
 
 /** Counters of one session. Frame bytes are WebSocket payloads; wire bytes include TLS and framing. */
@@ -84,6 +107,9 @@ const RETRYABLE = new Set(['HUB_RATE_LIMITED', 'API_CONFLICT', 'API_SERVICE_UNAV
 /** How long the uplink pauses after a "not now" answer, growing to the cap while they continue. */
 const UPLINK_PAUSE_MS = 500;
 const UPLINK_PAUSE_MAX_MS = 30_000;
+
+/** The in-flight key of the one device report batch at a time. */
+const REPORTS_KEY = 'twin/reports';
 
 class RequestTimeout extends Error {}
 class SessionClosed extends Error {}
@@ -402,6 +428,11 @@ export class Session {
     let pauseUntil = 0;
     let pauseMs = UPLINK_PAUSE_MS;
     const unsubscribe = [this.#d.statuses.onPut(() => this.nudge()), this.#d.outbox.onEnqueue(() => this.nudge())];
+    const reports = this.#d.reports;
+    if (reports !== undefined) {
+      unsubscribe.push(reports.onPending(() => this.nudge()));
+      reports.resync();
+    }
     const answered = (reply: Envelope, what: string, settle: () => void): void => {
       const e = errorOf(reply);
       if (e === undefined) {
@@ -418,7 +449,7 @@ export class Session {
       this.#log.warn('the hub refused a report; dropping it', { what, code: e.code, err: e.message });
       settle();
     };
-    const track = (key: string, env: Envelope, settle: () => void): void => {
+    const track = (key: string, env: Envelope, settle: () => void, release?: () => void): void => {
       inFlight.add(key);
       this.request(env)
         .then(
@@ -429,6 +460,7 @@ export class Session {
         )
         .finally(() => {
           inFlight.delete(key);
+          release?.();
           this.nudge();
         });
     };
@@ -454,6 +486,10 @@ export class Session {
               // The outbox id is the envelope id: a resend after a lost ack is recognisably the same message.
               track(msg.id, { ...env, header: { ...env.header, id: msg.id, timestamp: msg.createdAt } }, () => this.#d.outbox.remove(msg.id));
             }
+          }
+          if (reports !== undefined && room() > 0 && !inFlight.has(REPORTS_KEY)) {
+            const batch = reports.next();
+            if (batch !== undefined) track(REPORTS_KEY, batch.envelope, () => batch.settle(), () => batch.release());
           }
         }
         await new Promise<void>((resolve) => {

@@ -35,7 +35,7 @@ export interface FakeConnection {
 
 /** Knobs of {@link FakeHub}. */
 export interface FakeHubBehaviour {
-  /** Do not answer status/upsert/lease/event/csr messages (the edge should resend them later). */
+  /** Do not answer status/upsert/lease/event/csr/report messages (the edge should resend them later). */
   silent: boolean;
   /** Answer every edge write with this error code. */
   refuseWith: string | undefined;
@@ -204,6 +204,7 @@ export class FakeHub {
       case 'lease':
       case 'event':
       case 'csr':
+      case 'report':
         if (this.behaviour.silent) return;
         if (this.behaviour.refuseWith !== undefined) {
           this.#send(c, encodeEnvelope(envelope('cloud', env.route.group, 'error', { code: this.behaviour.refuseWith, message: 'refused by the fake hub' }, { parentId: env.header.id })));

@@ -321,31 +321,30 @@ export class ProcessRuntime implements Runtime {
     }
   }
 
-  exec(id: string, cmd: readonly string[], options: ExecOptions): Promise<ExecSession> {
-    if (options.tty) return Promise.reject(new EdgeError('EDGE_RUNTIME_UNSUPPORTED', 'the process runtime has no TTYs; exec without -t'));
-    let rec: ContainerRecord;
-    try {
-      rec = this.#running(id);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async exec(id: string, cmd: readonly string[], options: ExecOptions): Promise<ExecSession> {
+    if (options.tty) throw new EdgeError('EDGE_RUNTIME_UNSUPPORTED', 'the process runtime has no TTYs; exec without -t');
+    const rec = this.#running(id);
     const [command, ...args] = cmd;
-    if (command === undefined) return Promise.reject(new EdgeError('EDGE_RUNTIME_ERROR', 'exec needs a command'));
+    if (command === undefined) throw new EdgeError('EDGE_RUNTIME_ERROR', 'exec needs a command');
     const child = spawn(command, args, {
       cwd: this.#cwd(rec),
       env: this.#env(rec, this.#sandboxes.get(rec.sandboxId)?.config.hostname ?? ''),
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    const failed = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    if (failed !== undefined) throw new EdgeError('EDGE_RUNTIME_ERROR', `exec ${command} in container ${rec.config.name}: ${failed.message}`, { cause: failed });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     child.stdout!.pipe(stdout);
     child.stderr!.pipe(stderr);
     const exitCode = new Promise<number>((resolve) => {
-      child.once('error', () => resolve(127));
       child.once('close', (c, signal) => resolve(c ?? 128 + (signal !== null ? (constants.signals[signal] ?? 0) : 0)));
     });
-    return Promise.resolve({
+    return {
       stdin: child.stdin ?? undefined,
       stdout,
       stderr,
@@ -354,7 +353,7 @@ export class ProcessRuntime implements Runtime {
       close: () => {
         if (child.exitCode === null && child.signalCode === null) signalGroup(child.pid ?? 0, 'SIGKILL');
       },
-    });
+    };
   }
 
   async *logs(id: string, options: LogOptions, signal?: AbortSignal): AsyncIterable<LogEntry> {

@@ -11,7 +11,7 @@
 //   KEDGE_BENCH_POPULATE_SECONDS=240 cap on populating up to the large count (a partial count is reported)
 //   KEDGE_BENCH_LIST_RUNS=20         timed lists of the small namespace (the large one gets a quarter, at least 3)
 //   KEDGE_BENCH_WATCHERS=1000        concurrent watch streams (default 1000 × scale, at least 10)
-//   KEDGE_BENCH_WATCH_RATE=20        creates per second while the watchers listen
+//   KEDGE_BENCH_WATCH_RATE=10        creates per second while the watchers listen (× watchers = deliveries/s)
 //   KEDGE_BENCH_WATCH_SECONDS=15     how long the steady writer runs
 //   KEDGE_BENCH_SERVER_NODE_OPTIONS  extra Node.js options for the server, e.g.
 //                                    "--cpu-prof --cpu-prof-dir=/tmp/kedge-prof" (written when it stops)
@@ -56,7 +56,7 @@ function settings(): Settings {
     largeCount: Math.max(1, Math.round(100_000 * scale)),
     listRuns: Math.max(1, Math.round(envNumber('KEDGE_BENCH_LIST_RUNS', 20))),
     watchers: Math.max(1, Math.round(envNumber('KEDGE_BENCH_WATCHERS', Math.max(10, 1000 * scale)))),
-    watchRate: envNumber('KEDGE_BENCH_WATCH_RATE', 20),
+    watchRate: envNumber('KEDGE_BENCH_WATCH_RATE', 10),
     watchSeconds: envNumber('KEDGE_BENCH_WATCH_SECONDS', 15),
   };
 }
@@ -76,7 +76,12 @@ interface CpuUse {
   readonly clientPct: number;
   /** Other processes (say, someone's test run): when high, the figures are pessimistic. */
   readonly otherPct: number;
+  /** Wall-clock seconds measured. */
+  readonly seconds: number;
 }
+
+/** Server CPU milliseconds per operation over a phase: unlike rates, barely affected by a busy machine. */
+const serverMsPer = (c: CpuUse, ops: number): number => (c.serverPct * 10 * c.seconds) / ops;
 
 class CpuMeter {
   readonly #server: CloudServer;
@@ -96,7 +101,7 @@ class CpuMeter {
     const server = this.#server.cpuSeconds() - this.#serverCpu;
     const client = (self.user + self.system) / 1e6;
     const other = Math.max(0, machineBusySeconds() - this.#machine - server - client);
-    return { serverPct: (100 * server) / wall, clientPct: (100 * client) / wall, otherPct: (100 * other) / wall };
+    return { serverPct: (100 * server) / wall, clientPct: (100 * client) / wall, otherPct: (100 * other) / wall, seconds: wall };
   }
 }
 
@@ -108,6 +113,8 @@ interface CreateRun {
   readonly p50: number;
   readonly p99: number;
   readonly cpu: CpuUse;
+  /** Server CPU time per successful create: what the rate would be bounded by on one free core. */
+  readonly serverCpuMsPerCreate: number;
 }
 
 /**
@@ -169,6 +176,7 @@ async function createPods(server: CloudServer, client: ApiClient, ns: string, fr
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpu: used,
+    serverCpuMsPerCreate: serverMsPer(used, latencies.length),
   };
 }
 
@@ -233,6 +241,8 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
   const server = await CloudServer.start({ ...(nodeOptions !== undefined ? { nodeOptions } : {}), keepDataDir: process.env['KEDGE_BENCH_KEEP'] === '1' });
   const r: Results = { settings: s, podBytes, loadAverage: loadavg(), startSeconds: (performance.now() - started) / 1000, idleRss: server.memory().rss };
   console.log(`server pid ${server.pid} on port ${server.port}, ready in ${r.startSeconds.toFixed(1)} s, RSS ${fmtBytes(r.idleRss)}`);
+  // Phase starts as seconds since the server was spawned, to pick them out of its CPU profile.
+  const phase = (what: string): void => console.log(`[t+${((performance.now() - server.spawnedAt) / 1000).toFixed(1)} s] ${what}`);
   const cred = server.credential();
   const client = new ApiClient(cred, { maxSockets: s.clients });
   try {
@@ -243,23 +253,23 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
 
     // At most a quarter of the small count, so the parallel run that follows has enough to measure.
     const singleMax = Math.max(1, Math.floor(s.smallCount / 4));
-    console.log(`creates, 1 client, ${s.singleSeconds} s or ${fmtInt(singleMax)} pods`);
+    phase(`creates, 1 client, ${s.singleSeconds} s or ${fmtInt(singleMax)} pods`);
     r.single = await createPods(server, client, NS, 0, singleMax, 1, s.singleSeconds, '1 client', signal);
     printCreate(r.single);
 
     let stored = r.single.created + r.single.errors;
-    console.log(`creates, ${s.clients} clients, up to ${fmtInt(s.smallCount)} pods`);
+    phase(`creates, ${s.clients} clients, up to ${fmtInt(s.smallCount)} pods`);
     r.parallel = await createPods(server, client, NS, stored, s.smallCount, s.clients, s.populateSeconds, `${s.clients} clients`, signal);
     printCreate(r.parallel);
     stored += r.parallel.created + r.parallel.errors;
     server.assertRunning();
 
-    console.log(`list ${fmtInt(stored)} pods, ${s.listRuns} runs`);
+    phase(`list ${fmtInt(stored)} pods, ${s.listRuns} runs`);
     r.smallList = await listPods(server, client, NS, s.listRuns, 2, signal);
     printList(r.smallList);
 
     const populateLeft = Math.max(0, s.populateSeconds - r.parallel.seconds);
-    console.log(`populate to ${fmtInt(s.largeCount)} pods with ${s.clients} clients (at most ${populateLeft.toFixed(0)} s more)`);
+    phase(`populate to ${fmtInt(s.largeCount)} pods with ${s.clients} clients (at most ${populateLeft.toFixed(0)} s more)`);
     r.populate = await createPods(server, client, NS, stored, s.largeCount, s.clients, populateLeft, 'populate', signal);
     printCreate(r.populate);
     stored += r.populate.created + r.populate.errors;
@@ -269,13 +279,13 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
     console.log(`  server RSS with ${fmtInt(r.stored)} pods: ${fmtBytes(r.rssAfterPopulate)}`);
 
     const largeRuns = Math.max(3, Math.round(s.listRuns / 4));
-    console.log(`list ${fmtInt(r.stored)} pods, ${largeRuns} runs`);
+    phase(`list ${fmtInt(r.stored)} pods, ${largeRuns} runs`);
     r.largeList = await listPods(server, client, NS, largeRuns, 1, signal);
     printList(r.largeList);
     r.rssAfterLists = server.memory().rss;
     console.log(`  server RSS after the lists: ${fmtBytes(r.rssAfterLists)}`);
 
-    console.log(`watch: ${fmtInt(s.watchers)} watchers, ${s.watchRate} creates/s for ${s.watchSeconds} s`);
+    phase(`watch: ${fmtInt(s.watchers)} watchers, ${s.watchRate} creates/s for ${s.watchSeconds} s`);
     let cpu: CpuMeter | undefined;
     const watch = await runWatchFanoutInWorker(
       { server: cred.server.href, ca: cred.ca, cert: cred.cert, key: cred.key, namespace: WATCH_NS, watchers: s.watchers, rate: s.watchRate, seconds: s.watchSeconds, writerSockets: s.clients },
@@ -285,7 +295,7 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
       },
       signal,
     );
-    r.watch = { ...watch, cpu: cpu?.read() ?? { serverPct: Number.NaN, clientPct: Number.NaN, otherPct: Number.NaN } };
+    r.watch = { ...watch, cpu: cpu?.read() ?? { serverPct: Number.NaN, clientPct: Number.NaN, otherPct: Number.NaN, seconds: Number.NaN } };
     printWatch(r.watch);
     server.assertRunning();
     const mem = server.memory();
@@ -310,12 +320,12 @@ function fmtCpu(c: CpuUse): string {
 function printCreate(c: CreateRun): void {
   console.log(
     `  ${fmtInt(c.created)} created in ${c.seconds.toFixed(1)} s = ${fmtInt(c.perSecond)}/s; latency p50 ${fmtMs(c.p50)} p99 ${fmtMs(c.p99)}; ` +
-      `${c.errors} errors; ${fmtCpu(c.cpu)}`,
+      `${c.errors} errors; ${fmtCpu(c.cpu)}; server CPU ${fmtMs(c.serverCpuMsPerCreate)} per create`,
   );
 }
 
 function printList(l: ListRun): void {
-  console.log(`  ${fmtInt(l.items)} items, ${fmtBytes(l.bytes)}: p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)} over ${l.runs} runs; ${fmtCpu(l.cpu)}`);
+  console.log(`  ${fmtInt(l.items)} items, ${fmtBytes(l.bytes)}: p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)} over ${l.runs} runs; ${fmtCpu(l.cpu)}; server CPU ${fmtMs(serverMsPer(l.cpu, l.runs))} per list`);
 }
 
 function printWatch(w: WatchRun & { cpu: CpuUse }): void {
@@ -323,7 +333,8 @@ function printWatch(w: WatchRun & { cpu: CpuUse }): void {
   if (w.errors > 0) console.log(`  ${w.errors} watch ERROR events; first: ${w.firstError}`);
   console.log(
     `  ${fmtInt(w.delivered)} of ${fmtInt(w.expected)} deliveries (${w.duplicates} duplicates, ${w.errors} errors): latency p50 ${fmtMs(w.p50)} p99 ${fmtMs(w.p99)} max ${fmtMs(w.max)}; ` +
-      `last watcher p50 ${fmtMs(w.fanoutP50)} p99 ${fmtMs(w.fanoutP99)}; writer's create p50 ${fmtMs(w.createP50)} p99 ${fmtMs(w.createP99)}; ${fmtCpu(w.cpu)} ` +
+      `last watcher p50 ${fmtMs(w.fanoutP50)} p99 ${fmtMs(w.fanoutP99)}; writer's create p50 ${fmtMs(w.createP50)} p99 ${fmtMs(w.createP99)}; ${fmtCpu(w.cpu)}; ` +
+      `server CPU ${fmtMs(serverMsPer(w.cpu, w.delivered) * 1000)} per 1,000 deliveries ` +
       `(bench event-loop delay p99 ${fmtMs(w.clientLoopDelayP99)})`,
   );
 }
@@ -337,6 +348,7 @@ function report(r: Results): void {
   const rows: string[][] = [
     ['creates/s, 1 client', r.single ? `${fmtInt(r.single.perSecond)}/s` : 'n/a', '-', '184/s', 'info'],
     [`creates/s, ${s.clients} clients`, r.parallel ? `${fmtInt(r.parallel.perSecond)}/s` : 'n/a', '>= 2,000/s', '854/s', verdict(r.parallel && r.parallel.errors === 0 ? r.parallel.perSecond >= 2000 : r.parallel ? false : undefined)],
+    [`server CPU per create (${s.clients} clients)`, r.parallel ? fmtMs(r.parallel.serverCpuMsPerCreate) : 'n/a', '< 0.5 ms (2,000/s on one core)', '-', 'info'],
     [`creates/s, ${s.clients} clients, populating to ${n(r.stored)}`, r.populate ? `${fmtInt(r.populate.perSecond)}/s` : 'n/a', '-', '-', 'info'],
     [`list ${n(r.smallList?.items)} pods, p50`, r.smallList ? fmtMs(r.smallList.p50) : 'n/a', '-', '282 ms (10k ConfigMaps)', 'info'],
     [`list ${n(r.smallList?.items)} pods, p99`, r.smallList ? fmtMs(r.smallList.p99) : 'n/a', '< 300 ms', '-', verdict(r.smallList ? r.smallList.p99 < 300 : undefined)],

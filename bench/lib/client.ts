@@ -37,17 +37,28 @@ export class ApiClient {
     });
   }
 
-  /** Sends one request and reads the whole response. Rejects only on transport errors. */
-  request(method: string, path: string, body?: string, signal?: AbortSignal): Promise<Response> {
+  /**
+   * Sends one request and reads the whole response. Rejects on transport errors, and when
+   * `timeoutMs` passes without the whole response (the request is then destroyed).
+   */
+  request(method: string, path: string, body?: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Response> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const req = this.#send(method, path, body, signal, (res) => {
+      let timer: NodeJS.Timeout | undefined;
+      const req = this.#send(method, path, body, options.signal, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), ms: performance.now() - started }));
+        res.once('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), ms: performance.now() - started });
+        });
         res.once('error', reject);
       });
-      req.once('error', reject);
+      req.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      if (options.timeoutMs !== undefined) timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer in ${options.timeoutMs} ms`)), options.timeoutMs);
     });
   }
 

@@ -1,6 +1,6 @@
 // Starts `bin/kedge cloud` as a child process on a temporary data dir and a free port, so the
 // benchmark can load it over HTTPS and read its memory and CPU from /proc without measuring itself.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -44,11 +44,14 @@ export interface MemoryUsage {
 /** A running `kedge cloud` child process. */
 export class CloudServer {
   readonly dataDir: string;
+  /** performance.now() when the process was spawned: its CPU profile's time zero, near enough. */
+  readonly spawnedAt = performance.now();
   readonly #child: ChildProcess;
   readonly #options: ServerOptions;
   readonly #stderr: string[] = [];
   #exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   #port = 0;
+  #fatal: string | undefined;
 
   private constructor(dataDir: string, child: ChildProcess, options: ServerOptions) {
     this.dataDir = dataDir;
@@ -64,6 +67,8 @@ export class CloudServer {
         if (this.#stderr.length > STDERR_LINES) this.#stderr.shift();
         const m = /serving on port (\d+)/.exec(line);
         if (m !== null) this.#port = Number(m[1]);
+        // The CLI's fatal error; the process may linger after it, so do not wait for its exit.
+        if (line.startsWith('kedge: ') && this.#fatal === undefined) this.#fatal = line;
       }
     });
     child.stdout!.resume();
@@ -80,7 +85,12 @@ export class CloudServer {
     const dataDir = mkdtempSync(join(tmpdir(), 'kedge-bench-'));
     const env = { ...process.env };
     if (options.nodeOptions !== undefined) env['NODE_OPTIONS'] = [env['NODE_OPTIONS'], options.nodeOptions].filter(Boolean).join(' ');
-    const child = spawn(KEDGE, ['cloud', '--data-dir', dataDir, '--api-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn'], {
+    const args = ['cloud', '--data-dir', dataDir, '--api-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn'];
+    // Every listener on a free port, so runs never collide with another cloud on this machine;
+    // older builds (KEDGE_BENCH_KEDGE) may not have all of these flags yet.
+    const help = spawnSync(KEDGE, ['cloud', '--help'], { encoding: 'utf8', timeout: 30_000 }).stdout ?? '';
+    for (const flag of ['--hub-port', '--join-port']) if (help.includes(flag)) args.push(flag, '0');
+    const child = spawn(KEDGE, args, {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -157,6 +167,7 @@ export class CloudServer {
     const kubeconfig = join(this.dataDir, 'kubeconfig');
     for (;;) {
       this.assertRunning();
+      if (this.#fatal !== undefined && this.#port === 0) throw new Error(`kedge cloud failed to start: ${this.#fatal}\n${this.stderrTail()}`);
       if (this.#port !== 0 && existsSync(kubeconfig) && (await this.#readyz())) return;
       if (Date.now() > deadline) throw new Error(`kedge cloud was not ready after ${timeoutMs} ms; its stderr ended with:\n${this.stderrTail()}`);
       // Polling is the only way to learn readiness of another process; /readyz is built for it.

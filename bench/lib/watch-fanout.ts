@@ -11,6 +11,9 @@ import { ApiClient, expectStatus } from './client.ts';
 import { nowMs, podJson, podsPath } from './pods.ts';
 import type { AdminCredential } from './server.ts';
 
+/** A writer's create still unanswered after this long is abandoned (and its deliveries reported missing), so the run stays bounded. */
+const WRITE_TIMEOUT_MS = 30_000;
+
 /** The annotation carrying `<seq>@<send time, epoch ms>` on every pod the writer creates. */
 export const SENT_ANNOTATION = 'bench.kedge.io/sent';
 
@@ -163,7 +166,7 @@ export async function watchFanout(o: WatchOptions, onOpen: (watchers: number, se
         const sent = nowMs();
         const body = podJson(o.namespace, `w-${i}`, i, { [SENT_ANNOTATION]: `${i}@${sent.toFixed(3)}` });
         inflight.push(
-          writer.request('POST', path, body).then(
+          writer.request('POST', path, body, { timeoutMs: WRITE_TIMEOUT_MS }).then(
             (res) => {
               if (res.status === 201) createTimes.push(res.ms);
               else createErrors++;

@@ -100,15 +100,18 @@ disabled_plugins = [
 }
 
 /**
- * The pod network of a managed containerd: a bridge that only the node's pods are attached to,
- * without an address on the host, without a gateway and without masquerading. Pods reach each
- * other and themselves, and nothing else; host-network pods are unaffected. The bridge's name is
- * derived from the data dir so that two edges on one machine never share one. For pods that must
- * reach the outside, use host networking or put your own CNI configuration in `<data-dir>/containerd/net.d`
- * (kedge writes this file only when that directory holds no other configuration).
+ * The pod network of a managed containerd: a bridge that only this node's pods are attached to.
+ * The bridge has an address, so the node reaches its pods (probes, `kubectl port-forward`), but pods
+ * get no default route and no masquerading: they reach each other and the node, nothing beyond.
+ * Host-network pods are unaffected. The bridge's name and its /24 are derived from the data dir, so
+ * two edges on one machine get different ones. For pods that must reach the outside, use host
+ * networking or put your own CNI configuration in `<data-dir>/containerd/net.d` (kedge writes this
+ * file only while that directory holds no other configuration).
  */
-export function isolatedCniConfig(paths: ContainerdPaths, subnet = '10.88.0.0/16'): { name: string; body: string; bridge: string } {
+export function isolatedCniConfig(paths: ContainerdPaths): { name: string; body: string; bridge: string; subnet: string } {
   const bridge = podBridgeName(paths.dir);
+  const h = createHash('sha256').update(paths.dir).digest();
+  const subnet = `10.${88 + (h[0]! % 40)}.${h[1]!}.0/24`;
   const body = JSON.stringify(
     {
       cniVersion: '0.4.0',
@@ -117,9 +120,10 @@ export function isolatedCniConfig(paths: ContainerdPaths, subnet = '10.88.0.0/16
         {
           type: 'bridge',
           bridge,
-          isGateway: false,
+          isGateway: true,
+          isDefaultGateway: false,
           ipMasq: false,
-          hairpinMode: false,
+          hairpinMode: true,
           ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: join(paths.cniStateDir, 'ipam') },
         },
       ],
@@ -127,7 +131,7 @@ export function isolatedCniConfig(paths: ContainerdPaths, subnet = '10.88.0.0/16
     null,
     2,
   );
-  return { name: '10-kedge.conflist', body: `${body}\n`, bridge };
+  return { name: '10-kedge.conflist', body: `${body}\n`, bridge, subnet };
 }
 
 /** The pod bridge of the managed containerd in `dir`: `kedge-` and 8 hex digits (interface names have at most 15 characters). */

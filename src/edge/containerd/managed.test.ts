@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CriRuntime } from '../runtime/cri/cri-runtime.ts';
+import { isolatedCniConfig } from './config.ts';
 import { SANDBOX_IMAGE } from './managed.ts';
 import { removeAllSandboxes, startTestContainerd } from './testing.ts';
 
@@ -31,7 +32,9 @@ test('a managed containerd answers the CRI with the sandbox image in place, give
     const host = await rt.runPodSandbox(sandbox('host', true));
     const pod = await rt.runPodSandbox(sandbox('pod', false));
     assert.equal((await rt.podSandboxStatus(host)).ip, '');
-    assert.match((await rt.podSandboxStatus(pod)).ip, /^10\.88\./);
+    const ip = (await rt.podSandboxStatus(pod)).ip;
+    assert.match(ip, /^10\.\d+\.\d+\.\d+$/);
+    assert.equal(isolatedCniConfig(ctd.containerd.paths).subnet.split('.').slice(0, 3).join('.'), ip.split('.').slice(0, 3).join('.'));
 
     // An edge killed without stopping leaves containerd running; the next one adopts it.
     const pid = Number((await readFile(ctd.containerd.paths.pidFile, 'utf8')).trim());

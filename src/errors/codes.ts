@@ -83,6 +83,16 @@ export const ERROR_CODES = [
   'MAPPER_NOT_WRITABLE',
   'MAPPER_VALUE_INVALID',
   'MAPPER_CLOSED',
+  // logs, exec and port-forward through the stream tunnel
+  'STREAM_POD_NOT_FOUND',
+  'STREAM_CONTAINER_NOT_FOUND',
+  'STREAM_UNSUPPORTED',
+  'STREAM_PORT_UNREACHABLE',
+  'STREAM_LIMIT',
+  'STREAM_FAILED',
+  'STREAM_NODE_UNAVAILABLE',
+  'STREAM_TIMEOUT',
+  'STREAM_CLOSED',
   // configuration and command line
   'CONFIG_INVALID',
 ] as const;

@@ -178,6 +178,12 @@ export class CloudHub {
   }
 
   #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: TLSSocket, head: Buffer): void {
+    // Until ws owns the socket nothing else listens for its errors, and an unheard 'error' would
+    // take the process down: a peer resetting mid-handshake is routine.
+    const onError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', onError);
     const reject = (status: number, text: string, why: string): void => {
       this.#log.warn('hub connection refused', { remote: socket.remoteAddress, why });
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -185,6 +191,7 @@ export class CloudHub {
     if (new URL(req.url ?? '/', 'https://hub').pathname !== HUB_PATH) return reject(404, 'Not Found', `path ${req.url ?? ''}`);
     const node = nodeOfPeer(socket);
     if (typeof node !== 'string') return reject(403, 'Forbidden', node.refused);
+    socket.off('error', onError);
     wss.handleUpgrade(req, socket, head, (ws) => this.#connected(node, ws, socket));
   }
 

@@ -115,14 +115,27 @@ interface CreateRun {
   readonly cpu: CpuUse;
   /** Server CPU time per successful create: what the rate would be bounded by on one free core. */
   readonly serverCpuMsPerCreate: number;
+  /**
+   * Store revisions per create: 1 is the create itself; more means the server wrote other objects
+   * in reaction (a status patch, an Event), each costing a store write and a watch fan-out.
+   */
+  readonly storeWritesPerCreate: number;
 }
 
 /**
  * Creates pods `from`..`to-1` in `ns` with `concurrency` closed-loop clients until done, the
  * deadline passes or `signal` aborts. Non-201 answers are counted; a run that only fails throws.
  */
+/** The store's current revision: the resourceVersion of an (almost) empty list. */
+async function storeRevision(client: ApiClient, ns: string): Promise<number> {
+  const res = await client.request('GET', `${podsPath(ns)}?limit=1`);
+  expectStatus(res, [200], 'list for the revision');
+  return Number((JSON.parse(res.body.toString()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+}
+
 async function createPods(server: CloudServer, client: ApiClient, ns: string, from: number, to: number, concurrency: number, seconds: number, label: string, signal: AbortSignal): Promise<CreateRun> {
   const path = podsPath(ns);
+  const revisionBefore = await storeRevision(client, ns);
   const latencies: number[] = [];
   let next = from;
   let errors = 0;
@@ -167,6 +180,7 @@ async function createPods(server: CloudServer, client: ApiClient, ns: string, fr
   }
   const elapsed = (performance.now() - started) / 1000;
   const used = cpu.read();
+  const revisionAfter = await storeRevision(client, ns);
   if (latencies.length === 0 && errors > 0) throw new Error(`${label}: every create failed`, { cause: firstError });
   return {
     created: latencies.length,
@@ -177,6 +191,7 @@ async function createPods(server: CloudServer, client: ApiClient, ns: string, fr
     p99: percentile(latencies, 99),
     cpu: used,
     serverCpuMsPerCreate: serverMsPer(used, latencies.length),
+    storeWritesPerCreate: (revisionAfter - revisionBefore) / latencies.length,
   };
 }
 
@@ -320,7 +335,7 @@ function fmtCpu(c: CpuUse): string {
 function printCreate(c: CreateRun): void {
   console.log(
     `  ${fmtInt(c.created)} created in ${c.seconds.toFixed(1)} s = ${fmtInt(c.perSecond)}/s; latency p50 ${fmtMs(c.p50)} p99 ${fmtMs(c.p99)}; ` +
-      `${c.errors} errors; ${fmtCpu(c.cpu)}; server CPU ${fmtMs(c.serverCpuMsPerCreate)} per create`,
+      `${c.errors} errors; ${fmtCpu(c.cpu)}; server CPU ${fmtMs(c.serverCpuMsPerCreate)} and ${c.storeWritesPerCreate.toFixed(2)} store writes per create`,
   );
 }
 
@@ -349,6 +364,7 @@ function report(r: Results): void {
     ['creates/s, 1 client', r.single ? `${fmtInt(r.single.perSecond)}/s` : 'n/a', '-', '184/s', 'info'],
     [`creates/s, ${s.clients} clients`, r.parallel ? `${fmtInt(r.parallel.perSecond)}/s` : 'n/a', '>= 2,000/s', '854/s', verdict(r.parallel && r.parallel.errors === 0 ? r.parallel.perSecond >= 2000 : r.parallel ? false : undefined)],
     [`server CPU per create (${s.clients} clients)`, r.parallel ? fmtMs(r.parallel.serverCpuMsPerCreate) : 'n/a', '< 0.5 ms (2,000/s on one core)', '-', 'info'],
+    [`store writes per pod create`, r.parallel ? r.parallel.storeWritesPerCreate.toFixed(2) : 'n/a', '-', '-', 'info'],
     [`creates/s, ${s.clients} clients, populating to ${n(r.stored)}`, r.populate ? `${fmtInt(r.populate.perSecond)}/s` : 'n/a', '-', '-', 'info'],
     [`list ${n(r.smallList?.items)} pods, p50`, r.smallList ? fmtMs(r.smallList.p50) : 'n/a', '-', '282 ms (10k ConfigMaps)', 'info'],
     [`list ${n(r.smallList?.items)} pods, p99`, r.smallList ? fmtMs(r.smallList.p99) : 'n/a', '< 300 ms', '-', verdict(r.smallList ? r.smallList.p99 < 300 : undefined)],

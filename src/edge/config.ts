@@ -23,6 +23,12 @@ export interface CompiledEdgeConfig {
   readonly outboxMaxBytes: number;
   /** @default 24 h */
   readonly outboxTtlMs: number;
+  /** Port of the embedded MQTT broker (the EventBus). @default 1883 */
+  readonly mqttPort: number;
+  /** Where the embedded broker listens; beyond loopback, clients need credentials. @default '127.0.0.1' */
+  readonly mqttBindAddress: string;
+  /** An existing broker (`mqtt://host:port`) used instead of the embedded one. @default undefined */
+  readonly mqttExternal: string | undefined;
 }
 
 /** What `kedge edge join` needs beyond {@link CompiledEdgeConfig}. */
@@ -50,6 +56,15 @@ export const EDGE_FLAGS: readonly FlagSpec[] = [
   { name: 'lease-interval', type: 'duration', description: 'how often the node renews its Lease (its heartbeat)', default: '15s' },
   { name: 'outbox-max-bytes', type: 'int', description: 'size cap of the outbox of events waiting for the cloud; beyond it the oldest are dropped', default: 16 * 1024 * 1024 },
   { name: 'outbox-ttl', type: 'duration', description: 'how long an event may wait for the cloud before it is dropped', default: '24h' },
+  { name: 'mqtt-port', type: 'int', description: 'port of the embedded MQTT broker, the EventBus mappers and apps use (0 picks a free one)', default: 1883, check: port },
+  {
+    name: 'mqtt-bind-address',
+    type: 'string',
+    description: 'address of the embedded MQTT broker; clients that are not on loopback log in as "kedge" with the password in <data-dir>/mqtt-password',
+    default: '127.0.0.1',
+    check: (v) => (isIP(String(v)) !== 0 ? undefined : 'must be an IP address'),
+  },
+  { name: 'mqtt-external', type: 'string', description: 'use this MQTT broker (mqtt://host:port, e.g. a local mosquitto) as the EventBus instead of the embedded one' },
 ];
 
 /** Flags only `kedge edge join` takes. */
@@ -84,7 +99,23 @@ export function compileEdgeConfig(v: Record<string, FlagValue>): CompiledEdgeCon
     leaseRenewIntervalMs: lease,
     outboxMaxBytes: maxBytes,
     outboxTtlMs: Number(v['outbox-ttl'] ?? 86_400_000),
+    mqttPort: Number(v['mqtt-port'] ?? 1883),
+    mqttBindAddress: String(v['mqtt-bind-address'] ?? '127.0.0.1'),
+    mqttExternal: mqttExternalUrl(v['mqtt-external']),
   });
+}
+
+/** `--mqtt-external`: an mqtt:// or mqtts:// URL, or undefined. */
+function mqttExternalUrl(v: FlagValue | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(String(v));
+  } catch {
+    throw new UsageError(`flag --mqtt-external: ${JSON.stringify(v)} is not a URL; expected mqtt://host:port`);
+  }
+  if (!['mqtt:', 'mqtts:', 'tcp:', 'ssl:'].includes(url.protocol) || url.hostname === '') throw new UsageError(`flag --mqtt-external: expected mqtt://host:port or mqtts://host:port, got ${JSON.stringify(v)}`);
+  return url.toString().replace(/\/$/, '');
 }
 
 /**

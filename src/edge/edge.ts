@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CompiledEdgeConfig, CompiledJoinConfig } from './config.ts';
 import { openEdgeDatabase } from './db.ts';
 import { EdgeError } from './errors.ts';
+import { startEventBus } from './eventbus/index.ts';
 import { EdgeHub, type HubTiming } from './hub/edge-hub.ts';
 import { Outbox } from './hub/outbox.ts';
 import { StatusTable } from './hub/status-table.ts';
@@ -13,6 +14,7 @@ import { loadJoinedState, saveJoinedState, type EdgeNodeState } from './join/sta
 import { MetaManager } from './meta/meta-manager.ts';
 import { MetaServer } from './meta/meta-server.ts';
 import { readHostFacts } from './node/host.ts';
+import { DeviceTwin } from './twin/device-twin.ts';
 import { NodeAgent } from './node/node-agent.ts';
 import { KEDGE_VERSION } from './version.ts';
 
@@ -80,11 +82,11 @@ export async function joinLocalEdge(config: CompiledEdgeConfig, options: Omit<Co
 /**
  * The edge process, its modules written out in start order: (1) the node's state and credentials
  * from the data dir, (2) edge.db, (3) MetaManager, (4) MetaServer, serving local objects before
- * any connection exists, (5) the uplink tables, (6) EdgeHub, connecting in the background,
- * (7) the node agent (registration and heartbeat). Resolves once everything is started; nothing
+ * any connection exists, (5) the uplink tables, (6) the EventBus (MQTT), (7) DeviceTwin, (8)
+ * EdgeHub, connecting in the background, (9) the node agent (registration and heartbeat). Resolves once everything is started; nothing
  * waits for the cloud. Aborting `signal` stops them in reverse order.
  * @throws {EdgeError} `EDGE_NOT_JOINED` when the data dir was never joined; `EDGE_STATE_INVALID`,
- * `EDGE_DB_INCOMPATIBLE`; the MetaServer listen error
+ * `EDGE_DB_INCOMPATIBLE`, `EDGE_EVENTBUS_UNAVAILABLE`; the MetaServer listen error
  */
 export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal: AbortSignal, hubTiming?: Partial<HubTiming>): Promise<RunningEdge> {
   log.info('1. loading node state', { dataDir: config.dataDir });
@@ -112,12 +114,18 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     const statuses = new StatusTable(db);
     const outbox = new Outbox({ db, log: nodeLog.child({ component: 'outbox' }), maxBytes: config.outboxMaxBytes, ttlMs: config.outboxTtlMs });
 
-    nodeLog.info('6. starting EdgeHub', { hub: `${state.hub.host}:${state.hub.port}`, pendingStatuses: statuses.size, pendingOutbox: outbox.size });
-    const hub = new EdgeHub({ nodeName: state.nodeName, hub: state.hub, credentials, sync: meta, statuses, outbox, log: nodeLog.child({ component: 'edgehub' }), ...(hubTiming !== undefined ? { timing: hubTiming } : {}) });
+    nodeLog.info('6. starting the EventBus', config.mqttExternal !== undefined ? { external: config.mqttExternal } : { address: config.mqttBindAddress, port: config.mqttPort });
+    const bus = await startEventBus({ ...config, nodeName: state.nodeName }, nodeLog.child({ component: 'eventbus' }), lifetime.signal);
+    nodeLog.info('7. starting DeviceTwin');
+    const twin = new DeviceTwin({ nodeName: state.nodeName, db, meta, bus, log: nodeLog.child({ component: 'twin' }) });
+    await twin.start(lifetime.signal);
+
+    nodeLog.info('8. starting EdgeHub', { hub: `${state.hub.host}:${state.hub.port}`, pendingStatuses: statuses.size, pendingOutbox: outbox.size, pendingReports: twin.stats.pendingReports });
+    const hub = new EdgeHub({ nodeName: state.nodeName, hub: state.hub, credentials, sync: meta, statuses, outbox, reports: twin.uplink, log: nodeLog.child({ component: 'edgehub' }), ...(hubTiming !== undefined ? { timing: hubTiming } : {}) });
     await hub.start(lifetime.signal);
     started = hub;
 
-    nodeLog.info('7. starting the node agent');
+    nodeLog.info('9. starting the node agent');
     const agent = new NodeAgent({
       nodeName: state.nodeName,
       labels: state.labels,

@@ -18,7 +18,27 @@ export interface EmbeddedBrokerOptions {
    * loopback only: nothing reaches it from elsewhere unauthenticated.
    */
   readonly credentials?: BrokerCredentials;
+  /**
+   * When the port cannot be bound, keep trying in the background (with back-off) instead of
+   * failing: the edge runs its pods whether or not mappers can reach it, and DeviceTwin works
+   * in-process meanwhile. @default false
+   */
+  readonly retryListen?: boolean;
   readonly log: Logger;
+}
+
+const RETRY_LISTEN_MS = [1000, 2000, 5000, 10_000, 30_000] as const;
+
+/** Binds `server`; rejects with the listen error. */
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  server.listen(port, host);
+  const onError = once(server, 'error');
+  try {
+    await Promise.race([once(server, 'listening'), onError.then(([err]) => Promise.reject(err as Error))]);
+  } finally {
+    // The losing `once` must not keep a listener on the server.
+    server.removeAllListeners('error');
+  }
 }
 
 /** MQTT CONNACK return code 4 (MQTT 3.1.1 §3.2.2.3): bad user name or password. */
@@ -84,14 +104,6 @@ export class EmbeddedBroker implements EventBus {
     this.#aedes = aedes;
     const server = createServer((socket) => aedes.handle(socket));
     this.#server = server;
-    server.listen(this.#o.port ?? 1883, bindAddress);
-    try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
-    } catch (err) {
-      aedes.close();
-      throw new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `the MQTT broker cannot listen on ${bindAddress}:${this.#o.port ?? 1883}: ${describeError(err)}`, { cause: err });
-    }
-    server.on('error', (err) => this.#log.error('MQTT listener error', { err: describeError(err) }));
     this.#closed = new Promise<void>((resolve) => {
       const stop = (): void => {
         server.close();
@@ -100,7 +112,46 @@ export class EmbeddedBroker implements EventBus {
       if (signal.aborted) stop();
       else signal.addEventListener('abort', stop, { once: true });
     });
+    const port = this.#o.port ?? 1883;
+    try {
+      await listen(server, port, bindAddress);
+    } catch (err) {
+      const failure = new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `the MQTT broker cannot listen on ${bindAddress}:${port}: ${describeError(err)}`, { cause: err });
+      if (this.#o.retryListen !== true) {
+        server.close();
+        aedes.close();
+        throw failure;
+      }
+      this.#log.error('the MQTT broker cannot listen yet; mappers cannot connect until it does (retrying)', { code: failure.code, err: failure.message });
+      void this.#retryListen(server, port, bindAddress, signal);
+      return;
+    }
+    server.on('error', (err) => this.#log.error('MQTT listener error', { err: describeError(err) }));
     this.#log.info('MQTT broker listening', { address: bindAddress, port: this.port, remoteAuth: this.#o.credentials !== undefined });
+  }
+
+  /** True once the TCP listener is up (it may come later with {@link EmbeddedBrokerOptions.retryListen}). */
+  get listening(): boolean {
+    return this.#server?.listening === true;
+  }
+
+  async #retryListen(server: Server, port: number, bindAddress: string, signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      const wait = RETRY_LISTEN_MS[Math.min(attempt, RETRY_LISTEN_MS.length - 1)]!;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (signal.aborted) return;
+      try {
+        await listen(server, port, bindAddress);
+        server.on('error', (err) => this.#log.error('MQTT listener error', { err: describeError(err) }));
+        this.#log.info('MQTT broker listening', { address: bindAddress, port: this.port, remoteAuth: this.#o.credentials !== undefined, attempts: attempt + 2 });
+        return;
+      } catch (err) {
+        if ((attempt + 1) % 10 === 0) this.#log.warn('the MQTT broker still cannot listen', { code: 'EDGE_EVENTBUS_UNAVAILABLE', err: describeError(err), attempts: attempt + 2 });
+      }
+    }
   }
 
   /** Connected clients (mappers, apps). */

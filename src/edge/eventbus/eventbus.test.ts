@@ -114,3 +114,28 @@ test('the external bus resubscribes after the broker restarts', async () => {
     await m.dispose();
   }
 });
+
+test('with retryListen, a broker whose port is taken runs in-process and listens once the port is free', async () => {
+  const m = await Mosquitto.start();
+  const abort = new AbortController();
+  try {
+    const broker = new EmbeddedBroker({ port: m.port, retryListen: true, log });
+    await broker.start(abort.signal);
+    assert.equal(broker.listening, false);
+    const got: string[] = [];
+    await broker.subscribe('$hw/events/node/+/membership/get', (_t, p) => got.push(p.toString()));
+    await m.stop();
+    const deadline = Date.now() + 10_000;
+    while (!broker.listening) {
+      if (Date.now() > deadline) assert.fail('never listened');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const c = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    await c.publishAsync('$hw/events/node/n/membership/get', 'hello', { qos: 1 });
+    await c.endAsync();
+    assert.deepEqual(got, ['hello']);
+  } finally {
+    abort.abort();
+    await m.dispose();
+  }
+});

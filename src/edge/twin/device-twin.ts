@@ -127,6 +127,7 @@ export class DeviceTwin {
   #flushScheduled = false;
   #notify = false;
   #started = false;
+  #stopped = false;
   #stats = { updates: 0, refused: 0, commits: 0 };
 
   constructor(options: DeviceTwinOptions) {
@@ -164,7 +165,16 @@ export class DeviceTwin {
     }
     for (const e of this.#devices.values()) if (e.dirty > 0) this.#dirty.add(e.id);
     const unsubscribe = this.#o.meta.subscribe((changes) => this.#onMetaChanges(changes));
-    signal.addEventListener('abort', unsubscribe, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        unsubscribe();
+        // What this turn changed is written now, while edge.db is still open; nothing after it is.
+        this.#flush();
+        this.#stopped = true;
+      },
+      { once: true },
+    );
     for (const filter of TWIN_SUBSCRIPTIONS) await this.#o.bus.subscribe(filter, (topic, payload) => this.#onMessage(topic, payload));
     this.#started = true;
     this.#flush();
@@ -188,6 +198,7 @@ export class DeviceTwin {
   // MQTT
 
   #onMessage(topic: string, payload: Buffer): void {
+    if (this.#stopped) return;
     const t = parseInboundTopic(topic);
     if (t === undefined) return;
     const resultTopic =
@@ -458,6 +469,7 @@ export class DeviceTwin {
    */
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#stopped) return;
     const writes = [...this.#writes];
     this.#writes.clear();
     let outbox = this.#outbox;
@@ -521,7 +533,7 @@ export class DeviceTwin {
   // The uplink
 
   #nextBatch(): ReturnType<BatchUplink['next']> {
-    if (this.#inFlight) return undefined;
+    if (this.#inFlight || this.#stopped) return undefined;
     const max = Math.min(this.#o.maxReportDevices ?? 500, MAX_REPORT_DEVICES);
     const sent = new Map<string, number>();
     const devices: DeviceReport[] = [];
@@ -565,6 +577,7 @@ export class DeviceTwin {
 
   /** The cloud has the reports numbered in `sent`: those devices are clean unless they changed since. */
   #settle(sent: ReadonlyMap<string, number>): void {
+    if (this.#stopped) return;
     const cleaned: [string, number][] = [];
     for (const [id, seq] of sent) {
       this.#resync.delete(id);

@@ -9,6 +9,7 @@ import { ensureCloudCredentials } from './apiserver/bootstrap/index.ts';
 import type { CompiledCloudConfig } from './config.ts';
 import { LocalClient } from './client/local-client.ts';
 import { startControllers } from './controllers/index.ts';
+import { SharedInformers } from './controllers/runtime/shared-informers.ts';
 import { CloudHub } from './hub/hub.ts';
 import { BootstrapTokens, JoinService, NodeIdentities, type CreatedToken, type CreateTokenOptions, type SecretObject } from './join/index.ts';
 import { caCertificateDigest } from '../pki/index.ts';
@@ -55,7 +56,9 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
     log: log.child({ component: 'apiserver' }),
   });
   await api.start(signal);
-  await startControllers(new LocalClient(api.registry, 'system:kube-controller-manager', { backend }), config, log.child({ component: 'controllers' }), signal);
+  const controllerClient = new LocalClient(api.registry, 'system:kube-controller-manager', { backend });
+  const informers = new SharedInformers({ client: controllerClient, log: log.child({ component: 'informers' }) });
+  await startControllers(controllerClient, informers, config, log.child({ component: 'controllers' }), signal);
 
   const hubClient = new LocalClient(api.registry, 'system:kedge-hub', { backend });
   const secrets = hubClient.resource<SecretObject>('', 'v1', 'secrets');

@@ -2,6 +2,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { KubeClient } from '../client/client.ts';
 import type { CompiledCloudConfig } from '../config.ts';
 import { EventRecorder } from './events/recorder.ts';
+import type { SharedInformers } from './runtime/shared-informers.ts';
 import { replicaSetModule } from './replicaset/index.ts';
 import { deploymentModule } from './deployment/index.ts';
 import { daemonSetModule } from './daemonset/index.ts';
@@ -16,6 +17,8 @@ export interface ControllerContext {
   readonly log: Logger;
   /** The settings controllers read (`--node-monitor-grace-period`, ...). */
   readonly config: ControllersConfig;
+  /** Informers shared by every controller (and the hub): objects are frozen, copy before changing. */
+  readonly informers: SharedInformers;
   /** Records Events for `kubectl describe`; one per controller component name. */
   recorder(component: string): EventRecorder;
 }
@@ -37,11 +40,12 @@ export interface ControllerModule {
 export const CONTROLLER_MODULES: readonly ControllerModule[] = [replicaSetModule, deploymentModule, daemonSetModule, schedulerModule, nodeLifecycleModule, garbageCollectorModule, namespaceModule, podGcModule, deviceModule];
 
 /** Starts every controller module; resolves once all have synced their caches. */
-export async function startControllers(client: KubeClient, config: ControllersConfig, log: Logger, signal: AbortSignal): Promise<void> {
+export async function startControllers(client: KubeClient, informers: SharedInformers, config: ControllersConfig, log: Logger, signal: AbortSignal): Promise<void> {
   const ctx: ControllerContext = {
     client,
     log,
     config,
+    informers,
     recorder: (component) => new EventRecorder({ client, component, log: log.child({ component: `${component}-events` }) }),
   };
   for (const m of CONTROLLER_MODULES) {

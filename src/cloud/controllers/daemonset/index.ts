@@ -2,7 +2,6 @@ import type { ControllerModule } from '../index.ts';
 import { Expectations } from '../replicaset/expectations.ts';
 import { BY_CONTROLLER, controllerIndex, type DaemonSetObject, type NodeObject, type PodObject } from '../replicaset/objects.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
 import { DaemonSetController } from './controller.ts';
 import { routeDaemonSetInputs } from './enqueue.ts';
 
@@ -15,9 +14,9 @@ const WORKERS = 2;
 export const daemonSetModule: ControllerModule = {
   name: 'daemonset',
   async start(ctx, signal) {
-    const daemonSets = new Informer<DaemonSetObject>({ client: ctx.client.resource('apps', 'v1', 'daemonsets'), log: ctx.log.child({ informer: 'daemonsets' }) });
-    const nodes = new Informer<NodeObject>({ client: ctx.client.resource('', 'v1', 'nodes'), log: ctx.log.child({ informer: 'nodes' }) });
-    const pods = new Informer<PodObject>({ client: ctx.client.resource('', 'v1', 'pods'), log: ctx.log.child({ informer: 'pods' }) });
+    const daemonSets = ctx.informers.get<DaemonSetObject>('apps', 'v1', 'daemonsets');
+    const nodes = ctx.informers.get<NodeObject>('', 'v1', 'nodes');
+    const pods = ctx.informers.get<PodObject>('', 'v1', 'pods');
     pods.addIndex(BY_CONTROLLER, controllerIndex);
     const expectations = new Expectations();
     const reconciler = new DaemonSetController({ daemonSets, nodes, pods, client: ctx.client, recorder: ctx.recorder('daemonset-controller'), expectations, log: ctx.log });

@@ -1,7 +1,6 @@
 import type { ControllerModule } from '../index.ts';
 import { BY_CONTROLLER, controllerIndex, type DeploymentObject, type PodObject, type ReplicaSetObject } from '../replicaset/objects.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
 import { DeploymentController } from './controller.ts';
 import { routeDeploymentInputs } from './enqueue.ts';
 
@@ -14,9 +13,9 @@ const WORKERS = 4;
 export const deploymentModule: ControllerModule = {
   name: 'deployment',
   async start(ctx, signal) {
-    const deployments = new Informer<DeploymentObject>({ client: ctx.client.resource('apps', 'v1', 'deployments'), log: ctx.log.child({ informer: 'deployments' }) });
-    const replicaSets = new Informer<ReplicaSetObject>({ client: ctx.client.resource('apps', 'v1', 'replicasets'), log: ctx.log.child({ informer: 'replicasets' }) });
-    const pods = new Informer<PodObject>({ client: ctx.client.resource('', 'v1', 'pods'), log: ctx.log.child({ informer: 'pods' }) });
+    const deployments = ctx.informers.get<DeploymentObject>('apps', 'v1', 'deployments');
+    const replicaSets = ctx.informers.get<ReplicaSetObject>('apps', 'v1', 'replicasets');
+    const pods = ctx.informers.get<PodObject>('', 'v1', 'pods');
     replicaSets.addIndex(BY_CONTROLLER, controllerIndex);
     pods.addIndex(BY_CONTROLLER, controllerIndex);
     const reconciler = new DeploymentController({ deployments, replicaSets, pods, client: ctx.client, recorder: ctx.recorder('deployment-controller'), log: ctx.log });

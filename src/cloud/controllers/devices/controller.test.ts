@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../../log/logger.ts';
 import type { DeviceObject } from '../../../protocol/devices.ts';
 import type { DeviceReport } from '../../../protocol/envelope.ts';
+import { SharedInformers } from '../runtime/shared-informers.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import { eventually } from '../gc/testing.ts';
 import type { ControllerContext } from '../index.ts';
@@ -20,7 +21,7 @@ let writer: DeviceReportWriter;
 before(async () => {
   api = await DeviceTestApi.start();
   const log = silentLogger();
-  const ctx: ControllerContext = { client: api.client, log, config: { nodeMonitorGracePeriodMs: 40_000 }, recorder: (component) => new EventRecorder({ client: api.client, component, log }) };
+  const ctx: ControllerContext = { client: api.client, log, config: { nodeMonitorGracePeriodMs: 40_000 }, informers: new SharedInformers({ client: api.client, log }), recorder: (component) => new EventRecorder({ client: api.client, component, log }) };
   await deviceModule.start(ctx, abort.signal);
   const cache = new Informer<DeviceObject>({ client: api.devices, log });
   writer = new DeviceReportWriter({ devices: api.devices, cache, log, writesPerSecond: 1000 });

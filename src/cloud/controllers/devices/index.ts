@@ -2,7 +2,7 @@ import type { DeviceModelObject, DeviceObject } from '../../../protocol/devices.
 import { DEVICES_GROUP, DEVICES_VERSION } from '../../../protocol/devices.ts';
 import type { ControllerContext, ControllerModule } from '../index.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer, objectKey } from '../runtime/informer.ts';
+import { objectKey } from '../runtime/informer.ts';
 import { DEVICES_BY_MODEL, DeviceController, deviceModelKey } from './controller.ts';
 
 export { DeviceController, DEVICES_BY_MODEL, deviceModelKey } from './controller.ts';
@@ -18,8 +18,8 @@ export const deviceModule: ControllerModule = {
       return;
     }
     const client = ctx.client.resource<DeviceObject>(DEVICES_GROUP, DEVICES_VERSION, 'devices');
-    const devices = new Informer<DeviceObject>({ client, log: ctx.log.child({ informer: 'devices' }) });
-    const models = new Informer<DeviceModelObject>({ client: ctx.client.resource<DeviceModelObject>(DEVICES_GROUP, DEVICES_VERSION, 'devicemodels'), log: ctx.log.child({ informer: 'devicemodels' }) });
+    const devices = ctx.informers.get<DeviceObject>(DEVICES_GROUP, DEVICES_VERSION, 'devices');
+    const models = ctx.informers.get<DeviceModelObject>(DEVICES_GROUP, DEVICES_VERSION, 'devicemodels');
     devices.addIndex(DEVICES_BY_MODEL, deviceModelKey);
     const controller = new Controller({ reconciler: new DeviceController({ devices, models, client, recorder: ctx.recorder('device-controller'), log: ctx.log }), log: ctx.log });
     const byKey = (d: DeviceObject): void => controller.enqueue(objectKey(d));

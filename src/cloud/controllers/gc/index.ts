@@ -1,6 +1,5 @@
 import type { ControllerContext, ControllerModule } from '../index.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { NamespaceController, type NamespaceObject } from './namespace.ts';
 import { PodGarbageCollector, type NodeObject, type PodObject } from './pod-gc.ts';
@@ -35,7 +34,7 @@ export const garbageCollectorModule: ControllerModule = {
 export const namespaceModule: ControllerModule = {
   name: 'namespace',
   async start(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
-    const namespaces = new Informer<NamespaceObject>({ client: ctx.client.resource<NamespaceObject>('', 'v1', 'namespaces'), log: ctx.log.child({ informer: 'namespaces' }) });
+    const namespaces = ctx.informers.get<NamespaceObject>('', 'v1', 'namespaces');
     const reconciler = new NamespaceController({ namespaces, client: ctx.client, log: ctx.log });
     const controller = new Controller({ reconciler, log: ctx.log });
     const enqueue = (ns: NamespaceObject): void => {
@@ -53,8 +52,8 @@ export const podGcModule: ControllerModule = {
   async start(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     const podClient = ctx.client.resource<PodObject>('', 'v1', 'pods');
     const nodeClient = ctx.client.resource<NodeObject>('', 'v1', 'nodes');
-    const nodes = new Informer<NodeObject>({ client: nodeClient, log: ctx.log.child({ informer: 'nodes' }) });
-    const pods = new Informer<PodObject>({ client: podClient, log: ctx.log.child({ informer: 'pods' }) });
+    const nodes = ctx.informers.get<NodeObject>('', 'v1', 'nodes');
+    const pods = ctx.informers.get<PodObject>('', 'v1', 'pods');
     pods.addIndex('nodeName', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
     const reconciler = new PodGarbageCollector({ pods, nodes, podClient, nodeClient, recorder: ctx.recorder('pod-garbage-collector'), log: ctx.log });
     const controller = new Controller({ reconciler, log: ctx.log });

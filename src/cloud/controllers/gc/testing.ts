@@ -19,6 +19,7 @@ import { composeHooks } from '../../apiserver/storage/compose-hooks.ts';
 import { policyFor } from '../../apiserver/storage/policies.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
 import { LocalClient } from '../../client/local-client.ts';
+import { SharedInformers } from '../runtime/shared-informers.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import type { ControllerContext, ControllerModule, ControllersConfig } from '../index.ts';
 
@@ -86,12 +87,21 @@ export class TestApi {
     return this.#abort.signal;
   }
 
+  #informers: SharedInformers | undefined;
+
+  /** Informers shared by the modules this API runs, as in the cloud. */
+  get informers(): SharedInformers {
+    this.#informers ??= new SharedInformers({ client: this.client, log: silentLogger() });
+    return this.#informers;
+  }
+
   /** Starts a controller module as the cloud does. */
   async run(module: ControllerModule, config: Partial<ControllersConfig> = {}, log: Logger = silentLogger()): Promise<void> {
     const ctx: ControllerContext = {
       client: this.client,
       log,
       config: { nodeMonitorGracePeriodMs: 40_000, ...config },
+      informers: this.informers,
       recorder: (component) => new EventRecorder({ client: this.client, component, log }),
     };
     await module.start(ctx, this.#abort.signal);

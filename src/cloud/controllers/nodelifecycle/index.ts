@@ -1,6 +1,5 @@
 import type { ControllerContext, ControllerModule } from '../index.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
 import { NODE_LEASE_NAMESPACE, NodeLifecycleController, TAINT_UNREACHABLE, PODS_BY_NODE_INDEX, podsByNode, type LeaseObject, type NodeObject, type PodObject } from './controller.ts';
 
 export { AUTONOMY_DURATION_ANNOTATION, NODE_LEASE_NAMESPACE, TAINT_UNREACHABLE, NodeLifecycleController, evictionDeadline } from './controller.ts';
@@ -11,9 +10,9 @@ export const nodeLifecycleModule: ControllerModule = {
   async start(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     const nodeClient = ctx.client.resource<NodeObject>('', 'v1', 'nodes');
     const podClient = ctx.client.resource<PodObject>('', 'v1', 'pods');
-    const nodes = new Informer<NodeObject>({ client: nodeClient, log: ctx.log.child({ informer: 'nodes' }) });
-    const leases = new Informer<LeaseObject>({ client: ctx.client.resource<LeaseObject>('coordination.k8s.io', 'v1', 'leases'), namespace: NODE_LEASE_NAMESPACE, log: ctx.log.child({ informer: 'leases' }) });
-    const pods = new Informer<PodObject>({ client: podClient, log: ctx.log.child({ informer: 'pods' }) });
+    const nodes = ctx.informers.get<NodeObject>('', 'v1', 'nodes');
+    const leases = ctx.informers.get<LeaseObject>('coordination.k8s.io', 'v1', 'leases', NODE_LEASE_NAMESPACE);
+    const pods = ctx.informers.get<PodObject>('', 'v1', 'pods');
     pods.addIndex(PODS_BY_NODE_INDEX, podsByNode);
     const reconciler = new NodeLifecycleController({
       nodes,

@@ -1,6 +1,5 @@
 import type { ControllerModule } from '../index.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
 import { ReplicaSetController } from './controller.ts';
 import { routeOwners, routeToOwners } from './enqueue.ts';
 import { Expectations } from './expectations.ts';
@@ -15,8 +14,8 @@ const WORKERS = 4;
 export const replicaSetModule: ControllerModule = {
   name: 'replicaset',
   async start(ctx, signal) {
-    const replicaSets = new Informer<ReplicaSetObject>({ client: ctx.client.resource('apps', 'v1', 'replicasets'), log: ctx.log.child({ informer: 'replicasets' }) });
-    const pods = new Informer<PodObject>({ client: ctx.client.resource('', 'v1', 'pods'), log: ctx.log.child({ informer: 'pods' }) });
+    const replicaSets = ctx.informers.get<ReplicaSetObject>('apps', 'v1', 'replicasets');
+    const pods = ctx.informers.get<PodObject>('', 'v1', 'pods');
     pods.addIndex(BY_CONTROLLER, controllerIndex);
     const expectations = new Expectations();
     const reconciler = new ReplicaSetController({ replicaSets, pods, client: ctx.client, recorder: ctx.recorder('replicaset-controller'), expectations, log: ctx.log });

@@ -17,6 +17,7 @@ import { policyFor } from '../../apiserver/storage/policies.ts';
 import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
 import { LocalClient } from '../../client/local-client.ts';
+import { SharedInformers } from '../runtime/shared-informers.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import type { ControllerContext, ControllerModule } from '../index.ts';
 import type { DaemonSetObject, DeploymentObject, NodeObject, PodObject, ReplicaSetObject } from './objects.ts';
@@ -73,12 +74,21 @@ export class TestApi {
     return this.#abort.signal;
   }
 
+  #informers: SharedInformers | undefined;
+
+  /** Informers shared by the modules this API runs, as in the cloud. */
+  get informers(): SharedInformers {
+    this.#informers ??= new SharedInformers({ client: this.client, log: silentLogger() });
+    return this.#informers;
+  }
+
   /** Starts a controller module as the cloud does, with a silent log unless one is given. */
   async run(module: ControllerModule, log: Logger = silentLogger()): Promise<void> {
     const ctx: ControllerContext = {
       client: this.client,
       log,
       config: { nodeMonitorGracePeriodMs: 40_000 },
+      informers: this.informers,
       recorder: (component) => new EventRecorder({ client: this.client, component, log }),
     };
     await module.start(ctx, this.#abort.signal);

@@ -41,8 +41,16 @@ export class Informer<T extends KubeObject> {
   readonly #indexers = new Map<string, (obj: T) => readonly string[]>();
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   #synced = false;
+  #started: Promise<void> | undefined;
 
-  constructor(options: { client: ResourceClient<T>; namespace?: string; selection?: Selection; log: Logger; resyncMs?: number }) {
+  readonly #freeze: boolean;
+
+  /**
+   * @param options.freeze deep-freeze cached objects, so that a component sharing the informer
+   *   cannot change what the others see (they must copy before modifying). @default false
+   */
+  constructor(options: { client: ResourceClient<T>; namespace?: string; selection?: Selection; log: Logger; resyncMs?: number; freeze?: boolean }) {
+    this.#freeze = options.freeze ?? false;
     this.#client = options.client;
     this.#namespace = options.namespace;
     this.#selection = options.selection;
@@ -61,8 +69,13 @@ export class Informer<T extends KubeObject> {
     if (this.#synced) for (const obj of this.#cache.values()) handler.add?.(obj);
   }
 
-  /** Maintains an index: `byIndex(name, value)` returns the objects for which `fn` yields `value`. */
+  /**
+   * Maintains an index: `byIndex(name, value)` returns the objects for which `fn` yields `value`.
+   * On a shared informer an index name means one index: a second `addIndex` with a name already
+   * present keeps the first.
+   */
   addIndex(name: string, fn: (obj: T) => readonly string[]): void {
+    if (this.#indexers.has(name)) return;
     this.#indexers.set(name, fn);
     const index = new Map<string, Set<string>>();
     this.#indexes.set(name, index);
@@ -95,8 +108,16 @@ export class Informer<T extends KubeObject> {
     return out;
   }
 
-  /** Lists, then watches until `signal` aborts. Resolves once the first list is cached. */
-  async start(signal: AbortSignal): Promise<void> {
+  /**
+   * Lists, then watches until `signal` aborts. Resolves once the first list is cached. A shared
+   * informer is started by whoever comes first; later calls wait for the same sync.
+   */
+  start(signal: AbortSignal): Promise<void> {
+    this.#started ??= this.#start(signal);
+    return this.#started;
+  }
+
+  async #start(signal: AbortSignal): Promise<void> {
     const rv = await this.#relist();
     this.#synced = true;
     void this.#run(rv, signal);
@@ -150,6 +171,7 @@ export class Informer<T extends KubeObject> {
   }
 
   #upsert(obj: T): void {
+    if (this.#freeze) deepFreeze(obj);
     const key = objectKey(obj);
     const old = this.#cache.get(key);
     if (old !== undefined && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
@@ -185,6 +207,12 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }
 
 function addTo(index: Map<string, Set<string>>, value: string, key: string): void {

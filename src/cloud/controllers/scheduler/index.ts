@@ -1,6 +1,5 @@
 import type { ControllerContext, ControllerModule } from '../index.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
 import type { NodeObject, PodObject } from './objects.ts';
 import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler.ts';
 
@@ -16,9 +15,9 @@ const WORKERS = 8;
 export const schedulerModule: ControllerModule = {
   name: 'scheduler',
   async start(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
-    const nodes = new Informer<NodeObject>({ client: ctx.client.resource<NodeObject>('', 'v1', 'nodes'), log: ctx.log.child({ informer: 'nodes' }) });
+    const nodes = ctx.informers.get<NodeObject>('', 'v1', 'nodes');
     const podClient = ctx.client.resource<PodObject>('', 'v1', 'pods');
-    const pods = new Informer<PodObject>({ client: podClient, log: ctx.log.child({ informer: 'pods' }) });
+    const pods = ctx.informers.get<PodObject>('', 'v1', 'pods');
     const controller = new Controller({ reconciler: { name: 'scheduler', reconcile: (key) => scheduler.reconcile(key) }, workers: WORKERS, log: ctx.log });
     const scheduler = new Scheduler({
       pods,

@@ -71,6 +71,7 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
     tls,
     ca: credentials.ca,
     client: hubClient,
+    informers,
     identities,
     certificateValidityMs: config.nodeCertificateValidityMs,
     keepaliveIntervalMs: config.hubKeepaliveMs,

@@ -1,10 +1,10 @@
 import type { Container, EphemeralContainer, Node, Pod, Volume } from 'kubernetes-types/core/v1.d.ts';
 import type { KubeObject } from '../../api/object.ts';
-import type { Logger } from '../../log/logger.ts';
 import { DEVICES_GROUP, DEVICES_VERSION, type DeviceObject } from '../../protocol/devices.ts';
 import type { SyncedKind } from '../../protocol/envelope.ts';
-import type { KubeClient } from '../client/client.ts';
-import { Informer, objectKey } from '../controllers/runtime/informer.ts';
+import type { SharedInformers } from '../controllers/runtime/shared-informers.ts';
+import type { Informer} from '../controllers/runtime/informer.ts';
+import { objectKey } from '../controllers/runtime/informer.ts';
 
 export type PodObject = KubeObject & Pod;
 export type NodeObject = KubeObject & Node;
@@ -109,11 +109,11 @@ export class EdgeObjectIndex {
    * @param options.onChange called synchronously with the nodes a change may concern; must be quick.
    * @param options.devices false when the devices.kubeedge.io resources are not served.
    */
-  constructor(options: { client: KubeClient; log: Logger; devices: boolean; onChange: (nodes: Iterable<string>) => void }) {
-    const { client, log } = options;
+  constructor(options: { informers: SharedInformers; devices: boolean; onChange: (nodes: Iterable<string>) => void }) {
+    const { informers } = options;
     const informer = <T extends KubeObject>(kind: SyncedKind): Informer<T> => {
       const r = SYNCED_RESOURCES[kind];
-      return new Informer<T>({ client: client.resource<T>(r.group, r.version, r.plural), log: log.child({ informer: kind }) });
+      return informers.get<T>(r.group, r.version, r.plural);
     };
     this.#onChange = options.onChange;
     this.pods = informer<PodObject>('pods');

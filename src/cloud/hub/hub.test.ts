@@ -1,4 +1,5 @@
 import { after, before, describe, test } from 'node:test';
+import { SharedInformers } from '../controllers/runtime/shared-informers.ts';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import WebSocket from 'ws';
@@ -78,6 +79,7 @@ describe('cloud hub', () => {
       tls: { cert: cloud.credentials.servingCertPem, key: cloud.credentials.servingKeyPem },
       ca: cloud.credentials.ca,
       client: cloud.client,
+      informers: new SharedInformers({ client: cloud.client, log: cloud.log }),
       identities,
       certificateValidityMs: 86_400_000,
       keepaliveIntervalMs: 250,

@@ -9,6 +9,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { CertificateAuthority } from '../../pki/index.ts';
 import { HUB_CLOSE_GOING_AWAY, HUB_CLOSE_REPLACED, HUB_PATH, MAX_FRAME_BYTES } from '../../protocol/envelope.ts';
 import { NODES_GROUP, NODE_USER_PREFIX } from '../apiserver/auth/types.ts';
+import type { SharedInformers } from '../controllers/runtime/shared-informers.ts';
 import type { KubeClient } from '../client/client.ts';
 import type { NodeIdentities } from '../join/identities.ts';
 import { DeviceReportWriter } from '../controllers/devices/report-writer.ts';
@@ -29,8 +30,10 @@ export interface CloudHubOptions {
   readonly tls: { readonly cert: string; readonly key: string };
   /** Verifies node certificates and signs rotated ones. */
   readonly ca: CertificateAuthority;
-  /** Every read and write of the hub goes through this client. */
+  /** Every write of the hub goes through this client. */
   readonly client: KubeClient;
+  /** The cloud's shared informers: the hub reads pods, configmaps, secrets, nodes and devices from them. */
+  readonly informers: SharedInformers;
   readonly identities: NodeIdentities;
   /** Lifetime of certificates issued on rotation. */
   readonly certificateValidityMs: number;
@@ -115,7 +118,7 @@ export class CloudHub {
     const served = await this.#o.client.serverResources();
     const devices = served.some((r) => r.group === d.group && r.version === d.version && r.plural === d.plural);
     if (!devices) this.#log.warn('devices.kubeedge.io is not served; devices will not reach edges');
-    const index = new EdgeObjectIndex({ client: this.#o.client, log: this.#log, devices, onChange: (nodes) => this.#markDirty(nodes) });
+    const index = new EdgeObjectIndex({ informers: this.#o.informers, devices, onChange: (nodes) => this.#markDirty(nodes) });
     this.#index = index;
     // Device reports are written behind by the device controller's writer, reading the hub's device cache.
     const deviceReports =

@@ -1,4 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import type { Logger } from '../../../log/logger.ts';
 import { EdgeError } from '../../errors.ts';
 import { readImageArchive, resolvePlatformImage, type Descriptor, type ImageArchive } from '../image/archive.ts';
@@ -47,6 +53,30 @@ const CHUNK = 1024 * 1024;
  * `EDGE_RUNTIME_ERROR` from containerd
  */
 export async function importImageArchive(options: ImportOptions): Promise<ImportedImage[]> {
+  if (!(await isGzipFile(options.file))) return importPlain(options);
+  // `docker save | gzip`: unpacked to a temporary file first, since blobs are read by offset.
+  const dir = await mkdtemp(join(tmpdir(), 'kedge-import-'));
+  try {
+    const plain = join(dir, 'image.tar');
+    await pipeline(createReadStream(options.file), createGunzip(), createWriteStream(plain));
+    return await importPlain({ ...options, file: plain });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function isGzipFile(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function importPlain(options: ImportOptions): Promise<ImportedImage[]> {
   const archive = await readImageArchive(options.file);
   const channel = new GrpcChannel(options.endpoint, `containerd at ${options.endpoint}`);
   try {

@@ -82,8 +82,9 @@ const EXEC_OUTPUT_CAP = 16 * 1024 * 1024;
  * files, as with containerd.
  *
  * Sandboxes and containers are records in the state dir. Processes live as long as the edge that
- * supervises them: when an edge starts and finds a process an earlier edge left running, it stops
- * it and reports the container exited, and Edged starts it again: never two at once.
+ * supervises them: they are sent SIGTERM when it stops, and when an edge starts and finds a
+ * process an earlier (killed) edge left running, it stops it and reports the container exited,
+ * and Edged starts it again: never two at once.
  */
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
@@ -363,9 +364,13 @@ export class ProcessRuntime implements Runtime {
     yield* readCriLog(path, options, { stillWriting }, signal);
   }
 
-  /** Stops nothing: processes belong to this edge process and the next edge stops what is left. */
+  /**
+   * The edge is stopping: every process gets SIGTERM (their output pipes end with this process
+   * anyway); whatever is still running when the next edge starts is stopped then.
+   */
   close(): void {
     this.#exitListeners.clear();
+    for (const { child } of this.#children.values()) signalGroup(child.pid ?? 0, 'SIGTERM');
   }
 
   #container(id: string): ContainerRecord {

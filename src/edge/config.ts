@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { FlagSpec, FlagValue } from '../cli/flags.ts';
 import { UsageError } from '../cli/flags.ts';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.ts';
+import { DEFAULT_CRI_ENDPOINT, RUNTIME_MODES, type RuntimeMode } from './runtime/select.ts';
 import { DEFAULT_JOIN_PORT } from '../protocol/envelope.ts';
 import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from '../api/selectors/label-validation.ts';
 
@@ -29,6 +30,12 @@ export interface CompiledEdgeConfig {
   readonly mqttBindAddress: string;
   /** An existing broker (`mqtt://host:port`) used instead of the embedded one. @default undefined */
   readonly mqttExternal: string | undefined;
+  /** `auto`: CRI when the endpoint answers, else processes. @default 'auto' */
+  readonly runtime: RuntimeMode;
+  /** @default 'unix:///run/containerd/containerd.sock' (with --managed-containerd: `<data-dir>/containerd/containerd.sock`) */
+  readonly containerRuntimeEndpoint: string;
+  /** Run containerd from the data dir. @default false */
+  readonly managedContainerd: boolean;
 }
 
 /** What `kedge edge join` needs beyond {@link CompiledEdgeConfig}. */
@@ -65,6 +72,15 @@ export const EDGE_FLAGS: readonly FlagSpec[] = [
     check: (v) => (isIP(String(v)) !== 0 ? undefined : 'must be an IP address'),
   },
   { name: 'mqtt-external', type: 'string', description: 'use this MQTT broker (mqtt://host:port, e.g. a local mosquitto) as the EventBus instead of the embedded one' },
+  {
+    name: 'runtime',
+    type: 'string',
+    description: 'how pods run: cri (containerd or another CRI runtime), process (host processes, for machines without one) or auto (cri when the endpoint answers)',
+    default: 'auto',
+    check: (v) => ((RUNTIME_MODES as readonly string[]).includes(String(v)) ? undefined : `must be one of ${RUNTIME_MODES.join(', ')}`),
+  },
+  { name: 'container-runtime-endpoint', type: 'string', description: 'the CRI socket of the container runtime', default: DEFAULT_CRI_ENDPOINT },
+  { name: 'managed-containerd', type: 'bool', description: 'run a containerd of its own with config, socket and state under <data-dir>/containerd (implies --runtime cri)', default: false },
 ];
 
 /** Flags only `kedge edge join` takes. */
@@ -102,7 +118,19 @@ export function compileEdgeConfig(v: Record<string, FlagValue>): CompiledEdgeCon
     mqttPort: Number(v['mqtt-port'] ?? 1883),
     mqttBindAddress: String(v['mqtt-bind-address'] ?? '127.0.0.1'),
     mqttExternal: mqttExternalUrl(v['mqtt-external']),
+    ...runtimeConfig(v),
   });
+}
+
+/** `--runtime`, `--container-runtime-endpoint`, `--managed-containerd`: a managed containerd is the CRI runtime at its own socket. */
+function runtimeConfig(v: Record<string, FlagValue>): Pick<CompiledEdgeConfig, 'runtime' | 'containerRuntimeEndpoint' | 'managedContainerd'> {
+  const managed = v['managed-containerd'] === true;
+  const mode = String(v['runtime'] ?? 'auto') as RuntimeMode;
+  if (managed && mode === 'process') throw new UsageError('flag --managed-containerd: runs containerd for --runtime cri (or auto), not for --runtime process');
+  const endpoint = String(v['container-runtime-endpoint'] ?? DEFAULT_CRI_ENDPOINT);
+  if (managed && endpoint !== DEFAULT_CRI_ENDPOINT) throw new UsageError('flag --container-runtime-endpoint: a managed containerd listens in <data-dir>/containerd; leave the endpoint out');
+  if (!endpoint.startsWith('unix:///') && !endpoint.startsWith('/')) throw new UsageError(`flag --container-runtime-endpoint: expected unix:///path/to.sock, got ${JSON.stringify(endpoint)}`);
+  return { runtime: managed ? 'cri' : mode, containerRuntimeEndpoint: endpoint, managedContainerd: managed };
 }
 
 /** `--mqtt-external`: an mqtt:// or mqtts:// URL, or undefined. */

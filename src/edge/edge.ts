@@ -16,6 +16,10 @@ import { MetaServer } from './meta/meta-server.ts';
 import { readHostFacts } from './node/host.ts';
 import { DeviceTwin } from './twin/device-twin.ts';
 import { NodeAgent } from './node/node-agent.ts';
+import { ManagedContainerd } from './containerd/managed.ts';
+import { Edged } from './edged/edged.ts';
+import type { PodDeletionSink } from './edged/pod-worker.ts';
+import { openRuntime } from './runtime/select.ts';
 import { KEDGE_VERSION } from './version.ts';
 
 /** A running edge, as the CLI and `kedge up` see it. */
@@ -83,7 +87,9 @@ export async function joinLocalEdge(config: CompiledEdgeConfig, options: Omit<Co
  * The edge process, its modules written out in start order: (1) the node's state and credentials
  * from the data dir, (2) edge.db, (3) MetaManager, (4) MetaServer, serving local objects before
  * any connection exists, (5) the uplink tables, (6) the EventBus (MQTT), (7) DeviceTwin, (8)
- * EdgeHub, connecting in the background, (9) the node agent (registration and heartbeat). Resolves once everything is started; nothing
+ * EdgeHub, connecting in the background, (9) the container runtime (a managed containerd first,
+ * if asked for), (10) the node agent (registration and heartbeat), (11) Edged, which brings back
+ * the pods in edge.db. Resolves once everything is started; nothing
  * waits for the cloud. Aborting `signal` stops them in reverse order.
  * @throws {EdgeError} `EDGE_NOT_JOINED` when the data dir was never joined; `EDGE_STATE_INVALID`,
  * `EDGE_DB_INCOMPATIBLE`, `EDGE_EVENTBUS_UNAVAILABLE`; the MetaServer listen error
@@ -103,6 +109,7 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
   nodeLog.info('2. opening edge.db', { path: join(config.dataDir, 'edge.db') });
   const db = openEdgeDatabase(join(config.dataDir, 'edge.db'));
   let started: EdgeHub | undefined;
+  let containerd: ManagedContainerd | undefined;
   try {
     nodeLog.info('3. starting MetaManager');
     const meta = new MetaManager({ db, log: nodeLog.child({ component: 'metamanager' }) });
@@ -125,19 +132,31 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     await hub.start(lifetime.signal);
     started = hub;
 
-    nodeLog.info('9. starting the node agent');
+    nodeLog.info('9. opening the container runtime', { runtime: config.runtime, managedContainerd: config.managedContainerd });
+    if (config.managedContainerd) {
+      containerd = new ManagedContainerd({ dir: join(config.dataDir, 'containerd'), log: nodeLog.child({ component: 'containerd' }) });
+      await containerd.start(lifetime.signal);
+    }
+    const { runtime, versionString } = await openRuntime({ mode: config.runtime, endpoint: containerd?.endpoint ?? config.containerRuntimeEndpoint, dataDir: config.dataDir, kedgeVersion: KEDGE_VERSION, log: nodeLog.child({ component: 'runtime' }), signal: lifetime.signal });
+    const host = (): ReturnType<typeof readHostFacts> => readHostFacts({ kedgeVersion: KEDGE_VERSION, containerRuntimeVersion: versionString });
+
+    nodeLog.info('10. starting the node agent');
     const agent = new NodeAgent({
       nodeName: state.nodeName,
       labels: state.labels,
       meta,
       statuses,
       lease: hub,
-      host: () => readHostFacts({ kedgeVersion: KEDGE_VERSION }),
+      host,
       leaseDurationSeconds: config.leaseDurationSeconds,
       leaseRenewIntervalMs: config.leaseRenewIntervalMs,
       log: nodeLog.child({ component: 'node' }),
     });
     await agent.start(lifetime.signal);
+
+    nodeLog.info('11. starting Edged', { pods: meta.list('pods').length });
+    const edged = new Edged({ nodeName: state.nodeName, dataDir: config.dataDir, runtime, meta, statuses, events: outbox, deletions: podDeletionUplink(nodeLog), host, log: nodeLog.child({ component: 'edged' }) });
+    await edged.start(lifetime.signal);
 
     const done = hub.done
       .catch((err: unknown) => {
@@ -145,7 +164,11 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
         lifetime.abort();
         throw err;
       })
-      .finally(() => {
+      .finally(async () => {
+        // Edged reports to edge.db until it has stopped; the containers keep running.
+        await edged.done;
+        runtime.close();
+        await containerd?.done;
         signal.removeEventListener('abort', onAbort);
         db.close();
         nodeLog.info('edge stopped');
@@ -157,7 +180,20 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     signal.removeEventListener('abort', onAbort);
     // The hub may be mid-write: edge.db closes only once it has stopped.
     await started?.done.catch(() => undefined);
+    await containerd?.done;
     db.close();
     throw err;
   }
+}
+
+/**
+ * How Edged confirms that a pod deleted in the cloud has stopped. The cloud accepts the
+ * confirmation (an edge → cloud `delete` of the pod with its uid: the final delete with grace 0),
+ * but EdgeHub has no uplink for it yet: until it has, the pod stays Terminating in the cloud after
+ * it stopped here, and this says so once per pod.
+ */
+function podDeletionUplink(log: Logger): PodDeletionSink {
+  return {
+    confirmDeleted: (pod) => log.warn('pod stopped, but EdgeHub cannot yet send its final delete; it stays Terminating in the cloud', { pod: `${pod.namespace}/${pod.name}`, uid: pod.uid }),
+  };
 }

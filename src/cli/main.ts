@@ -3,12 +3,13 @@ import { describeError } from '../errors/platform-error.ts';
 import type { Command } from './command.ts';
 import { cloudCommand } from './commands/cloud.ts';
 import { edgeCommand } from './commands/edge.ts';
+import { imageCommand } from './commands/image.ts';
 import { tokenCommand } from './commands/token.ts';
 import { upCommand } from './commands/up.ts';
 import { versionCommand } from './commands/version.ts';
 import { flagsHelp, resolveFlags, UsageError } from './flags.ts';
 
-const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, tokenCommand, versionCommand];
+const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, imageCommand, tokenCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

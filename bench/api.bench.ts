@@ -13,6 +13,10 @@
 //   KEDGE_BENCH_WATCHERS=1000        concurrent watch streams (default 1000 × scale, at least 10)
 //   KEDGE_BENCH_WATCH_RATE=10        creates per second while the watchers listen (× watchers = deliveries/s)
 //   KEDGE_BENCH_WATCH_SECONDS=15     how long the steady writer runs
+//   KEDGE_BENCH_SCHEDULER=<name>     spec.schedulerName of the pods (default kedge-bench-unscheduled, which
+//                                    nothing answers to: the figures are the API server's own, as the
+//                                    kube-apiserver reference's are). "default-scheduler" lets kedge's
+//                                    scheduler react to every pod (with no nodes: a status patch and Events)
 //   KEDGE_BENCH_SERVER_NODE_OPTIONS  extra Node.js options for the server, e.g.
 //                                    "--cpu-prof --cpu-prof-dir=/tmp/kedge-prof" (written when it stops)
 //   KEDGE_BENCH_KEDGE=<path>         the kedge executable to run (default bin/kedge)
@@ -43,6 +47,7 @@ interface Settings {
   readonly watchers: number;
   readonly watchRate: number;
   readonly watchSeconds: number;
+  readonly schedulerName: string;
 }
 
 function settings(): Settings {
@@ -58,6 +63,7 @@ function settings(): Settings {
     watchers: Math.max(1, Math.round(envNumber('KEDGE_BENCH_WATCHERS', Math.max(10, 1000 * scale)))),
     watchRate: envNumber('KEDGE_BENCH_WATCH_RATE', 10),
     watchSeconds: envNumber('KEDGE_BENCH_WATCH_SECONDS', 15),
+    schedulerName: process.env['KEDGE_BENCH_SCHEDULER'] || 'kedge-bench-unscheduled',
   };
 }
 
@@ -133,7 +139,18 @@ async function storeRevision(client: ApiClient, ns: string): Promise<number> {
   return Number((JSON.parse(res.body.toString()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
 }
 
-async function createPods(server: CloudServer, client: ApiClient, ns: string, from: number, to: number, concurrency: number, seconds: number, label: string, signal: AbortSignal): Promise<CreateRun> {
+async function createPods(
+  server: CloudServer,
+  client: ApiClient,
+  ns: string,
+  from: number,
+  to: number,
+  concurrency: number,
+  seconds: number,
+  schedulerName: string,
+  label: string,
+  signal: AbortSignal,
+): Promise<CreateRun> {
   const path = podsPath(ns);
   const revisionBefore = await storeRevision(client, ns);
   const latencies: number[] = [];
@@ -155,7 +172,7 @@ async function createPods(server: CloudServer, client: ApiClient, ns: string, fr
   const worker = async (): Promise<void> => {
     while (next < to && performance.now() < deadline && !signal.aborted) {
       const i = next++;
-      const res = await client.request('POST', path, podJson(ns, `pod-${i}`, i));
+      const res = await client.request('POST', path, podJson(ns, `pod-${i}`, i, undefined, { schedulerName }));
       if (res.status === 201) {
         latencies.push(res.ms);
         continue;
@@ -246,10 +263,10 @@ interface Results {
 
 export default async function apiBench({ signal }: BenchContext): Promise<void> {
   const s = settings();
-  const podBytes = Buffer.byteLength(podJson(NS, 'pod-12345', 12345));
+  const podBytes = Buffer.byteLength(podJson(NS, 'pod-12345', 12345, undefined, { schedulerName: s.schedulerName }));
   console.log(
     `api bench: scale ${s.scale}: ${fmtInt(s.smallCount)} / ${fmtInt(s.largeCount)} pods (${podBytes} B of JSON each), ${s.clients} clients, ` +
-      `${fmtInt(s.watchers)} watchers at ${s.watchRate} creates/s for ${s.watchSeconds} s`,
+      `${fmtInt(s.watchers)} watchers at ${s.watchRate} creates/s for ${s.watchSeconds} s; pods name scheduler "${s.schedulerName}"`,
   );
   const nodeOptions = process.env['KEDGE_BENCH_SERVER_NODE_OPTIONS'];
   const started = performance.now();
@@ -269,12 +286,12 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
     // At most a quarter of the small count, so the parallel run that follows has enough to measure.
     const singleMax = Math.max(1, Math.floor(s.smallCount / 4));
     phase(`creates, 1 client, ${s.singleSeconds} s or ${fmtInt(singleMax)} pods`);
-    r.single = await createPods(server, client, NS, 0, singleMax, 1, s.singleSeconds, '1 client', signal);
+    r.single = await createPods(server, client, NS, 0, singleMax, 1, s.singleSeconds, s.schedulerName, '1 client', signal);
     printCreate(r.single);
 
     let stored = r.single.created + r.single.errors;
     phase(`creates, ${s.clients} clients, up to ${fmtInt(s.smallCount)} pods`);
-    r.parallel = await createPods(server, client, NS, stored, s.smallCount, s.clients, s.populateSeconds, `${s.clients} clients`, signal);
+    r.parallel = await createPods(server, client, NS, stored, s.smallCount, s.clients, s.populateSeconds, s.schedulerName, `${s.clients} clients`, signal);
     printCreate(r.parallel);
     stored += r.parallel.created + r.parallel.errors;
     server.assertRunning();
@@ -285,7 +302,7 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
 
     const populateLeft = Math.max(0, s.populateSeconds - r.parallel.seconds);
     phase(`populate to ${fmtInt(s.largeCount)} pods with ${s.clients} clients (at most ${populateLeft.toFixed(0)} s more)`);
-    r.populate = await createPods(server, client, NS, stored, s.largeCount, s.clients, populateLeft, 'populate', signal);
+    r.populate = await createPods(server, client, NS, stored, s.largeCount, s.clients, populateLeft, s.schedulerName, 'populate', signal);
     printCreate(r.populate);
     stored += r.populate.created + r.populate.errors;
     r.stored = r.single.created + r.parallel.created + r.populate.created;
@@ -303,7 +320,7 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
     phase(`watch: ${fmtInt(s.watchers)} watchers, ${s.watchRate} creates/s for ${s.watchSeconds} s`);
     let cpu: CpuMeter | undefined;
     const watch = await runWatchFanoutInWorker(
-      { server: cred.server.href, ca: cred.ca, cert: cred.cert, key: cred.key, namespace: WATCH_NS, watchers: s.watchers, rate: s.watchRate, seconds: s.watchSeconds, writerSockets: s.clients },
+      { server: cred.server.href, ca: cred.ca, cert: cred.cert, key: cred.key, namespace: WATCH_NS, watchers: s.watchers, rate: s.watchRate, seconds: s.watchSeconds, writerSockets: s.clients, schedulerName: s.schedulerName },
       (watchers, seconds) => {
         console.log(`  ${fmtInt(watchers)} watch streams open in ${seconds.toFixed(1)} s; server RSS ${fmtBytes(server.memory().rss)}`);
         cpu = new CpuMeter(server);
@@ -384,7 +401,10 @@ function report(r: Results): void {
     [`server RSS with ${n(w?.watchers)} watchers open, peak`, r.rssAfterWatch !== undefined ? `${fmtBytes(r.rssAfterWatch)}, peak ${fmtBytes(r.peakRss ?? Number.NaN)}` : 'n/a', '-', '-', 'info'],
   ];
   console.log('');
-  console.log(`kedge API server, scale ${s.scale}${s.scale !== 1 ? ' (goals are for scale 1: indicative only)' : ''}; reference: kube-apiserver 1.23 + etcd 3.4 on this kind of machine`);
+  console.log(
+    `kedge API server, scale ${s.scale}${s.scale !== 1 ? ' (goals are for scale 1: indicative only)' : ''}, pods for scheduler "${s.schedulerName}"; ` +
+      'reference: kube-apiserver 1.23 + etcd 3.4 on this kind of machine',
+  );
   console.log(table(['figure', 'kedge', 'goal', 'reference', 'result'], rows));
   const busy = (
     [

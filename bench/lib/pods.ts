@@ -3,11 +3,20 @@
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between writer and watchers. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
+/** Optional parts of a benchmark pod. */
+export interface PodOptions {
+  /**
+   * `spec.schedulerName`; a name no scheduler answers to keeps the pod pending without any
+   * controller writing to it, so only the API server's own work is measured.
+   */
+  readonly schedulerName?: string;
+}
+
 /**
  * A pod with one container, about 1 KiB of JSON as a client sends it: labels, an env list, ports,
  * resources, a probe and a config volume, like a Deployment's pod.
  */
-export function podJson(namespace: string, name: string, i: number, annotations?: Record<string, string>): string {
+export function podJson(namespace: string, name: string, i: number, annotations?: Record<string, string>, options: PodOptions = {}): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -37,6 +46,7 @@ export function podJson(namespace: string, name: string, i: number, annotations?
         },
       ],
       volumes: [{ name: 'config', configMap: { name: 'app-config' } }],
+      ...(options.schedulerName !== undefined ? { schedulerName: options.schedulerName } : {}),
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 30,
       nodeSelector: { 'node-role.kubernetes.io/edge': '' },

@@ -31,6 +31,8 @@ export interface WatchOptions {
   readonly seconds: number;
   /** Concurrent connections for the writer's creates. */
   readonly writerSockets: number;
+  /** `spec.schedulerName` of the pods written (default: the default scheduler's). */
+  readonly schedulerName?: string;
 }
 
 export interface WatchRun {
@@ -164,7 +166,7 @@ export async function watchFanout(o: WatchOptions, onOpen: (watchers: number, se
         const wait = t0 + (i * 1000) / o.rate - performance.now();
         if (wait > 0) await delay(wait);
         const sent = nowMs();
-        const body = podJson(o.namespace, `w-${i}`, i, { [SENT_ANNOTATION]: `${i}@${sent.toFixed(3)}` });
+        const body = podJson(o.namespace, `w-${i}`, i, { [SENT_ANNOTATION]: `${i}@${sent.toFixed(3)}` }, o.schedulerName !== undefined ? { schedulerName: o.schedulerName } : {});
         inflight.push(
           writer.request('POST', path, body, { timeoutMs: WRITE_TIMEOUT_MS }).then(
             (res) => {

@@ -1,6 +1,7 @@
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { apiErrors } from '../../../api/errors.ts';
 import type { Logger } from '../../../log/logger.ts';
@@ -64,6 +65,17 @@ export class ApiHttpServer {
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     server.keepAliveTimeout = 60_000;
+    // Upgrades (pods/exec, pods/portforward: WebSocket or SPDY) go through the same authentication,
+    // authorization and routing as any request, with a response bound to the raw socket for refusals.
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (head.length > 0) socket.unshift(head);
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as Socket);
+      res.once('finish', () => socket.end());
+      socket.on('error', (err) => this.#log.debug('upgraded connection error', { err: err.message }));
+      void this.#handle(req, res);
+    });
     server.on('tlsClientError', (err) => this.#log.debug('TLS handshake failed', { err: err.message }));
     server.on('clientError', (err, socket) => {
       this.#log.debug('malformed HTTP request', { err: err.message });

@@ -88,7 +88,7 @@ async function events(name: string): Promise<{ reason: string; message: string }
 }
 
 /** A host directory for one pod's output, mounted at /out. */
-async function outDir(name: string): Promise<{ dir: string; volume: object; mount: object }> {
+function outDir(name: string): { dir: string; volume: object; mount: object } {
   const dir = join(out, name);
   return { dir, volume: { name: 'out', hostPath: { path: dir, type: 'DirectoryOrCreate' } }, mount: { name: 'out', mountPath: '/out' } };
 }
@@ -140,7 +140,7 @@ test('E2E_EDGED_CRI_1: a pod with nodeName runs in containerd and reaches Runnin
 });
 
 test('E2E_EDGED_CRI_2: env, ConfigMap and Secret reach the container (as env and volumes), and a ConfigMap update reaches the mounted volume', async () => {
-  const o = await outDir('config');
+  const o = outDir('config');
   await apply(
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: NS }, data: { greeting: 'hello', 'file.txt': 'v1' } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec', namespace: NS }, stringData: { token: 's3cret' } },
@@ -204,7 +204,7 @@ test('E2E_EDGED_CRI_4: a failing liveness probe restarts the container', async (
 });
 
 test('E2E_EDGED_CRI_5: deleting a pod stops it gracefully: preStop, then SIGTERM, within the grace period', async () => {
-  const o = await outDir('graceful');
+  const o = outDir('graceful');
   await apply(
     pod('graceful', {
       terminationGracePeriodSeconds: 20,
@@ -230,7 +230,7 @@ test('E2E_EDGED_CRI_5: deleting a pod stops it gracefully: preStop, then SIGTERM
 });
 
 test('E2E_EDGED_CRI_6: with the cloud down the pod keeps running; an edge killed and restarted with the cloud still down brings it back (adopted, or recreated from edge.db after the runtime lost it)', async () => {
-  const o = await outDir('steady');
+  const o = outDir('steady');
   await apply(pod('steady', { volumes: [o.volume], containers: [container('c', 'while true; do date +%s%N > /out/beat; sleep 0.2; done', { volumeMounts: [o.mount] })] }));
   const before = await waitPod('steady', 'Running', runningAndReady);
   const containerId = before.status!.containerStatuses![0]!.containerID!.replace('containerd://', '');
@@ -281,7 +281,7 @@ test('E2E_EDGED_CRI_6: with the cloud down the pod keeps running; an edge killed
 });
 
 test('E2E_EDGED_CRI_7: a pod deleted while its edge is offline stops when the edge reconnects', async () => {
-  const o = await outDir('offline-delete');
+  const o = outDir('offline-delete');
   await apply(
     pod('offline', {
       volumes: [o.volume],

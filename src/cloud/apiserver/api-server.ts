@@ -25,6 +25,11 @@ import { ResourceHandler } from './http/resource-handler.ts';
 import { ApiHttpServer } from './http/server.ts';
 import { namespaceFinalize, NAMESPACE_FINALIZE_SUBRESOURCE } from './http/namespace-finalize.ts';
 import { podBinding, POD_BINDING_SUBRESOURCE } from './http/binding.ts';
+import { podLog, POD_LOG_SUBRESOURCE } from './http/pod-log.ts';
+import { podExec, POD_EXEC_SUBRESOURCE } from './http/pod-exec.ts';
+import { podPortForward, POD_PORTFORWARD_SUBRESOURCE } from './http/pod-portforward.ts';
+import { StreamError } from '../../protocol/stream.ts';
+import type { StreamOpener } from '../stream/tunnels.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { Authorizer } from './auth/authorizer.ts';
 import { NodeGraphFeeder } from './node-graph-feeder.ts';
@@ -46,6 +51,8 @@ export interface ApiServerOptions {
   readonly nodeGraph: NodeGraphIndex;
   readonly kedgeVersion: string;
   readonly log: Logger;
+  /** Streams to pods on edge nodes, for pods/log, pods/exec and pods/portforward (503 without). */
+  readonly streams?: StreamOpener;
 }
 
 /**
@@ -115,14 +122,21 @@ export class ApiServer {
       extraSubresources: [
         { group: '', plural: 'namespaces', subresource: NAMESPACE_FINALIZE_SUBRESOURCE, kind: 'Namespace', verbs: ['update'] },
         { group: '', plural: 'pods', subresource: POD_BINDING_SUBRESOURCE, kind: 'Binding', verbs: ['create'] },
+        { group: '', plural: 'pods', subresource: POD_LOG_SUBRESOURCE, kind: 'Pod', verbs: ['get'] },
+        { group: '', plural: 'pods', subresource: POD_EXEC_SUBRESOURCE, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+        { group: '', plural: 'pods', subresource: POD_PORTFORWARD_SUBRESOURCE, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
       ],
     });
+    const streams: StreamOpener = this.#options.streams ?? { open: () => Promise.reject(new StreamError('STREAM_NODE_UNAVAILABLE', 'this API server has no stream tunnels to edge nodes')) };
     const resources = new ResourceHandler({
       registry: this.registry,
       log: log.child({ component: 'rest' }),
       subresources: new Map([
         [`namespaces/${NAMESPACE_FINALIZE_SUBRESOURCE}`, namespaceFinalize],
         [`pods/${POD_BINDING_SUBRESOURCE}`, (r, pods) => podBinding(r, pods, this.#options.backend)],
+        [`pods/${POD_LOG_SUBRESOURCE}`, (r, pods) => podLog(r, pods, streams)],
+        [`pods/${POD_EXEC_SUBRESOURCE}`, (r, pods) => podExec(r, pods, streams, log.child({ component: 'exec' }))],
+        [`pods/${POD_PORTFORWARD_SUBRESOURCE}`, (r, pods) => podPortForward(r, pods, streams, log.child({ component: 'portforward' }))],
       ]),
     });
 

@@ -8,6 +8,7 @@ import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { CertificateAuthority } from '../../pki/index.ts';
 import { HUB_CLOSE_GOING_AWAY, HUB_CLOSE_REPLACED, HUB_PATH, MAX_FRAME_BYTES } from '../../protocol/envelope.ts';
+import { STREAM_PATH } from '../../protocol/stream.ts';
 import { NODES_GROUP, NODE_USER_PREFIX } from '../apiserver/auth/types.ts';
 import type { SharedInformers } from '../controllers/runtime/shared-informers.ts';
 import type { KubeClient } from '../client/client.ts';
@@ -40,6 +41,11 @@ export interface CloudHubOptions {
   /** How often each edge is pinged; one that answers nothing for a whole interval is disconnected. @default 30_000 */
   readonly keepaliveIntervalMs?: number;
   readonly limits?: Partial<SessionLimits>;
+  /**
+   * Takes the WebSockets edges open at `STREAM_PATH` (the logs/exec/port-forward tunnel,
+   * src/cloud/stream), authenticated by node certificate exactly like hub sessions.
+   */
+  readonly streams?: { accept(node: string, req: IncomingMessage, socket: Duplex, head: Buffer): void };
   readonly log: Logger;
   /** @default () => new Date() */
   readonly now?: () => Date;
@@ -191,10 +197,13 @@ export class CloudHub {
       this.#log.warn('hub connection refused', { remote: socket.remoteAddress, why });
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (new URL(req.url ?? '/', 'https://hub').pathname !== HUB_PATH) return reject(404, 'Not Found', `path ${req.url ?? ''}`);
+    const path = new URL(req.url ?? '/', 'https://hub').pathname;
+    const streams = path === STREAM_PATH ? this.#o.streams : undefined;
+    if (path !== HUB_PATH && streams === undefined) return reject(404, 'Not Found', `path ${req.url ?? ''}`);
     const node = nodeOfPeer(socket);
     if (typeof node !== 'string') return reject(403, 'Forbidden', node.refused);
     socket.off('error', onError);
+    if (streams !== undefined) return streams.accept(node, req, socket, head);
     wss.handleUpgrade(req, socket, head, (ws) => this.#connected(node, ws, socket));
   }
 

@@ -11,6 +11,7 @@ import { LocalClient } from './client/local-client.ts';
 import { startControllers } from './controllers/index.ts';
 import { SharedInformers } from './controllers/runtime/shared-informers.ts';
 import { CloudHub } from './hub/hub.ts';
+import { StreamTunnels } from './stream/tunnels.ts';
 import { BootstrapTokens, JoinService, NodeIdentities, type CreatedToken, type CreateTokenOptions, type SecretObject } from './join/index.ts';
 import { caCertificateDigest } from '../pki/index.ts';
 
@@ -44,6 +45,9 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
 
   const credentials = await ensureCloudCredentials({ dataDir: config.dataDir, tlsSans: config.tlsSans, log: log.child({ component: 'pki' }) });
   const nodeGraph = new NodeGraphIndex();
+  // The tunnels edges open for logs/exec/port-forward: served on the hub's port, used by the API.
+  const streams = new StreamTunnels({ log: log.child({ component: 'stream' }) });
+  streams.start(signal);
   const api = new ApiServer({
     bindAddress: config.bindAddress,
     port: config.apiPort,
@@ -54,6 +58,7 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
     nodeGraph,
     kedgeVersion: KEDGE_VERSION,
     log: log.child({ component: 'apiserver' }),
+    streams,
   });
   await api.start(signal);
   const controllerClient = new LocalClient(api.registry, 'system:kube-controller-manager', { backend });
@@ -75,6 +80,7 @@ export async function startCloud(config: CompiledCloudConfig, log: Logger, signa
     identities,
     certificateValidityMs: config.nodeCertificateValidityMs,
     keepaliveIntervalMs: config.hubKeepaliveMs,
+    streams,
     log: log.child({ component: 'hub' }),
   });
   await hub.start(signal);

@@ -185,7 +185,7 @@ test('E2E_EDGED_CRI_4: a failing liveness probe restarts the container', async (
   await apply(
     pod('live', {
       containers: [
-        container('c', 'mkdir -p /www && echo ok > /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www', {
+        container('c', 'mkdir -p /www; echo ok > /www/healthz; (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www', {
           livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1, failureThreshold: 2 },
         }),
       ],

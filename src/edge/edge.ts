@@ -18,6 +18,7 @@ import { DeviceTwin } from './twin/device-twin.ts';
 import { NodeAgent } from './node/node-agent.ts';
 import { ManagedContainerd } from './containerd/managed.ts';
 import { Edged } from './edged/edged.ts';
+import { EdgeStream } from './stream/edge-stream.ts';
 import type { PodDeletionSink } from './edged/pod-worker.ts';
 import { openRuntime } from './runtime/select.ts';
 import { KEDGE_VERSION } from './version.ts';
@@ -89,7 +90,8 @@ export async function joinLocalEdge(config: CompiledEdgeConfig, options: Omit<Co
  * any connection exists, (5) the uplink tables, (6) the EventBus (MQTT), (7) DeviceTwin, (8)
  * EdgeHub, connecting in the background, (9) the container runtime (a managed containerd first,
  * if asked for), (10) the node agent (registration and heartbeat), (11) Edged, which brings back
- * the pods in edge.db. Resolves once everything is started; nothing
+ * the pods in edge.db, (12) EdgeStream, the tunnel `kubectl logs`/`exec`/`port-forward` reach
+ * the pods through (it follows the hub session). Resolves once everything is started; nothing
  * waits for the cloud. Aborting `signal` stops them in reverse order.
  * @throws {EdgeError} `EDGE_NOT_JOINED` when the data dir was never joined; `EDGE_STATE_INVALID`,
  * `EDGE_DB_INCOMPATIBLE`, `EDGE_EVENTBUS_UNAVAILABLE`; the MetaServer listen error
@@ -158,6 +160,10 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     const edged = new Edged({ nodeName: state.nodeName, dataDir: config.dataDir, runtime, meta, statuses, events: outbox, deletions: podDeletionUplink(nodeLog), host, log: nodeLog.child({ component: 'edged' }) });
     await edged.start(lifetime.signal);
 
+    nodeLog.info('12. starting EdgeStream (logs, exec and port-forward through the cloud)');
+    const streams = new EdgeStream({ nodeName: state.nodeName, hub: state.hub, credentials, pods: meta, runtime, connectivity: hub, log: nodeLog.child({ component: 'edgestream' }) });
+    await streams.start(lifetime.signal);
+
     const done = hub.done
       .catch((err: unknown) => {
         nodeLog.error('EdgeHub stopped', { err: describeError(err) });
@@ -165,7 +171,8 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
         throw err;
       })
       .finally(async () => {
-        // Edged reports to edge.db until it has stopped; the containers keep running.
+        // Streams use the runtime and Edged reports to edge.db until they have stopped; the containers keep running.
+        await streams.done;
         await edged.done;
         runtime.close();
         await containerd?.done;

@@ -4,12 +4,13 @@ import type { Command } from './command.ts';
 import { cloudCommand } from './commands/cloud.ts';
 import { edgeCommand } from './commands/edge.ts';
 import { imageCommand } from './commands/image.ts';
+import { mapperCommand } from './commands/mapper.ts';
 import { tokenCommand } from './commands/token.ts';
 import { upCommand } from './commands/up.ts';
 import { versionCommand } from './commands/version.ts';
 import { flagsHelp, resolveFlags, UsageError } from './flags.ts';
 
-const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, imageCommand, tokenCommand, versionCommand];
+const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, mapperCommand, imageCommand, tokenCommand, versionCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

@@ -22,6 +22,7 @@
 //   KEDGE_BENCH_KEDGE=<path>         the kedge executable to run (default bin/kedge)
 //   KEDGE_BENCH_KEEP=1               keep the server's data dir
 //   KEDGE_BENCH_JSON=<path>          also write the figures as JSON
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { type BenchContext, envNumber, fmtBytes, fmtInt, fmtMs, percentile, table } from './lib/bench.ts';
@@ -67,6 +68,14 @@ function settings(): Settings {
   };
 }
 
+
+/** The commit the server runs from, and whether src/ has changes on top: figures belong to a version. */
+function sourceVersion(): string {
+  const git = (...args: string[]): string => spawnSync('git', args, { cwd: new URL('..', import.meta.url), encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git('rev-parse', '--short', 'HEAD');
+  if (commit === '') return 'at an unknown commit';
+  return `at ${commit}${git('status', '--porcelain', '--', 'src') !== '' ? ' with uncommitted changes in src/' : ''}`;
+}
 
 /** CPU time of the whole machine (all cores, busy states), seconds. */
 function machineBusySeconds(): number {
@@ -268,6 +277,7 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
     `api bench: scale ${s.scale}: ${fmtInt(s.smallCount)} / ${fmtInt(s.largeCount)} pods (${podBytes} B of JSON each), ${s.clients} clients, ` +
       `${fmtInt(s.watchers)} watchers at ${s.watchRate} creates/s for ${s.watchSeconds} s; pods name scheduler "${s.schedulerName}"`,
   );
+  console.log(`kedge ${sourceVersion()}`);
   const nodeOptions = process.env['KEDGE_BENCH_SERVER_NODE_OPTIONS'];
   const started = performance.now();
   const server = await CloudServer.start({ ...(nodeOptions !== undefined ? { nodeOptions } : {}), keepDataDir: process.env['KEDGE_BENCH_KEEP'] === '1' });

@@ -1,18 +1,26 @@
 // The benchmark runner. `npm run bench` lists the benchmarks (every `bench/<name>.bench.ts`);
 // `npm run bench -- <name> [args]` runs that file's default export until it finishes or the first
 // SIGINT/SIGTERM, which aborts its signal so it can stop its load and clean up (a second one exits).
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import type { Benchmark } from './lib/bench.ts';
+
+// bin/kedge runs Node.js with --disable-warning=ExperimentalWarning (node:sqlite is experimental);
+// benchmarks that import the store get the same quiet.
+const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+process.emitWarning = (warning: string | Error, ...rest: unknown[]): void => {
+  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+  if (type === 'ExperimentalWarning' || (warning instanceof Error && warning.name === 'ExperimentalWarning')) return;
+  emitWarning(warning, ...rest);
+};
 
 const SUFFIX = '.bench.ts';
 const dir = fileURLToPath(new URL('.', import.meta.url));
 
 interface BenchModule {
   default?: Benchmark;
-  description?: string;
 }
 
 function names(): string[] {
@@ -26,22 +34,28 @@ async function load(name: string): Promise<BenchModule> {
   return (await import(new URL(`./${name}${SUFFIX}`, import.meta.url).href)) as BenchModule;
 }
 
-async function list(): Promise<void> {
+/** A benchmark's `export const description = '...'`, read from its source so listing runs none of them. */
+function describe(name: string): string {
+  const source = readFileSync(new URL(`./${name}${SUFFIX}`, import.meta.url), 'utf8');
+  return /export const description\s*=\s*(['"`])(.*?)\1/s.exec(source)?.[2] ?? '';
+}
+
+function list(): void {
   console.log('Usage: npm run bench -- <name> [args]\n\nBenchmarks:');
   const all = names();
   const width = Math.max(0, ...all.map((n) => n.length)) + 2;
-  for (const name of all) console.log(`  ${name.padEnd(width)}${(await load(name)).description ?? ''}`);
+  for (const name of all) console.log(`  ${name.padEnd(width)}${describe(name)}`);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
-    await list();
+    list();
     return 0;
   }
   if (!names().includes(name)) {
     console.error(`bench: no benchmark "${name}" (bench/${name}${SUFFIX})`);
-    await list();
+    list();
     return 2;
   }
   const bench = (await load(name)).default;

@@ -29,8 +29,8 @@ import { ProtocolError } from './codec.ts';
  * receiver returns credit with `window` as its consumer takes the bytes, never before.
  */
 export const STREAM_PATH = '/v1/stream';
-/** The WebSocket subprotocol of the tunnel; a later, incompatible frame format gets a new one. */
-export const STREAM_SUBPROTOCOL = 'stream.kedge.io/v1';
+/** The WebSocket subprotocol of the tunnel (an RFC 6455 token); a later, incompatible frame format gets a new one. */
+export const STREAM_SUBPROTOCOL = 'v1.stream.kedge.io';
 
 /** Bytes of `data` in flight per stream and direction before the sender waits for `window`. */
 export const STREAM_WINDOW_BYTES = 256 * 1024;

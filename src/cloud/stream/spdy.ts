@@ -73,10 +73,15 @@ function adler32(b: Buffer): number {
 
 /**
  * Writes header blocks as one zlib stream per connection direction, as SPDY requires, but
- * without compressing: each block is a deflate "stored" block, which ends byte-aligned exactly
- * like a Z_SYNC_FLUSH, so the peer's inflater reads it at once. The blocks this side sends are
- * empty or tiny, and a stored block costs no zlib state.
+ * without compressing: each block is a deflate "stored" block followed by the empty stored block
+ * a Z_SYNC_FLUSH ends with. The empty block matters: Go's inflater hands out what it has decoded
+ * only when it meets one (or the stream's end), and otherwise reads on into the next frame's
+ * bytes, fails, and keeps failing. The blocks this side sends are empty or tiny, and a stored
+ * block costs no zlib state.
  */
+/** An empty, non-final stored block: what zlib writes at a Z_SYNC_FLUSH. */
+const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
+
 class HeaderWriter {
   #started = false;
 
@@ -99,7 +104,7 @@ class HeaderWriter {
     stored[0] = 0; // BFINAL 0, BTYPE 00, padding
     stored.writeUInt16LE(block.length, 1);
     stored.writeUInt16LE(~block.length & 0xffff, 3);
-    out.push(stored, block);
+    out.push(stored, block, SYNC_FLUSH_MARKER);
     return Buffer.concat(out);
   }
 }

@@ -102,7 +102,7 @@ export class StreamTunnels implements StreamOpener {
 
   /**
    * Takes an upgrade the hub authenticated as `node` (from its client certificate).
-   * The request must offer the `stream.kedge.io/v1` subprotocol.
+   * The request must offer the tunnel subprotocol (`STREAM_SUBPROTOCOL`).
    */
   accept(node: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.#stopped) {

@@ -1,4 +1,5 @@
-import { CHANNEL_STDOUT, MAX_STREAM_CHUNK, type LogsRequest } from '../../protocol/stream.ts';
+import { hasCode } from '../../errors/platform-error.ts';
+import { CHANNEL_STDOUT, MAX_STREAM_CHUNK, StreamError, type LogsRequest } from '../../protocol/stream.ts';
 import type { MuxStream } from '../../protocol/stream-mux.ts';
 import type { LogEntry } from '../runtime/runtime.ts';
 import type { StreamRuntime } from './targets.ts';
@@ -28,7 +29,10 @@ export async function serveLogs(stream: MuxStream, r: LogsRequest, runtime: Stre
     // A previous instance is a closed file: whether it exists is known at once, and a missing one
     // is refused before the stream is accepted (the client gets a 400, as from the kubelet). A live
     // log may have nothing to say for a long time, so it is accepted first.
-    const first = r.previous ? await next : undefined;
+    const first = r.previous ? await next.catch((err: unknown) => {
+      // The runtime's reason names files; the client gets the kubelet's words.
+      throw hasCode(err, 'EDGE_RUNTIME_NOT_FOUND') ? new StreamError('STREAM_CONTAINER_NOT_FOUND', `previous terminated container "${r.container}" in pod "${r.pod}" not found`, { cause: err }) : err;
+    }) : undefined;
     stream.accept();
     let limit = r.limitBytes ?? Infinity;
     let batch: Buffer[] = [];

@@ -20,6 +20,7 @@
 //   KEDGE_BENCH_SERVER_NODE_OPTIONS  extra Node.js options for the server, e.g.
 //                                    "--cpu-prof --cpu-prof-dir=/tmp/kedge-prof" (written when it stops)
 //   KEDGE_BENCH_KEDGE=<path>         the kedge executable to run (default bin/kedge)
+//   KEDGE_BENCH_SERVER_LOG=<path>    copy the server's stdout and stderr there (e.g. with --trace-gc above)
 //   KEDGE_BENCH_KEEP=1               keep the server's data dir
 //   KEDGE_BENCH_JSON=<path>          also write the figures as JSON
 import { spawnSync } from 'node:child_process';
@@ -280,7 +281,12 @@ export default async function apiBench({ signal }: BenchContext): Promise<void> 
   console.log(`kedge ${sourceVersion()}`);
   const nodeOptions = process.env['KEDGE_BENCH_SERVER_NODE_OPTIONS'];
   const started = performance.now();
-  const server = await CloudServer.start({ ...(nodeOptions !== undefined ? { nodeOptions } : {}), keepDataDir: process.env['KEDGE_BENCH_KEEP'] === '1' });
+  const logFile = process.env['KEDGE_BENCH_SERVER_LOG'];
+  const server = await CloudServer.start({
+    ...(nodeOptions !== undefined ? { nodeOptions } : {}),
+    ...(logFile !== undefined && logFile !== '' ? { logFile } : {}),
+    keepDataDir: process.env['KEDGE_BENCH_KEEP'] === '1',
+  });
   const r: Results = { settings: s, podBytes, loadAverage: loadavg(), startSeconds: (performance.now() - started) / 1000, idleRss: server.memory().rss };
   console.log(`server pid ${server.pid} on port ${server.port}, ready in ${r.startSeconds.toFixed(1)} s, RSS ${fmtBytes(r.idleRss)}`);
   // Phase starts as seconds since the server was spawned, to pick them out of its CPU profile.

@@ -2,10 +2,10 @@
 // benchmark can load it over HTTPS and read its memory and CPU from /proc without measuring itself.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
@@ -25,12 +25,14 @@ export interface AdminCredential {
 }
 
 export interface ServerOptions {
-  /** Extra Node.js options for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+  /** Extra Node.js options for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` or `--trace-gc`. */
   readonly nodeOptions?: string;
   /** Keep the data dir after `stop()` (its path is printed). */
   readonly keepDataDir?: boolean;
   /** How long to wait for the port, the kubeconfig and /readyz. @default 60_000 */
   readonly startTimeoutMs?: number;
+  /** Also copy the server's stdout and stderr to this file (say, for `--trace-gc` output). */
+  readonly logFile?: string;
 }
 
 /** Memory of a process, from /proc/<pid>/status. */
@@ -71,7 +73,14 @@ export class CloudServer {
         if (line.startsWith('kedge: ') && this.#fatal === undefined) this.#fatal = line;
       }
     });
-    child.stdout!.resume();
+    if (options.logFile !== undefined) {
+      const log = createWriteStream(options.logFile);
+      child.stdout!.pipe(log, { end: false });
+      child.stderr!.pipe(log, { end: false });
+      child.once('exit', () => log.end());
+    } else {
+      child.stdout!.resume();
+    }
     child.once('exit', (code, signal) => {
       this.#exited = { code, signal };
     });
@@ -83,17 +92,13 @@ export class CloudServer {
    */
   static async start(options: ServerOptions = {}): Promise<CloudServer> {
     const dataDir = mkdtempSync(join(tmpdir(), 'kedge-bench-'));
-    const env = { ...process.env };
-    if (options.nodeOptions !== undefined) env['NODE_OPTIONS'] = [env['NODE_OPTIONS'], options.nodeOptions].filter(Boolean).join(' ');
     const args = ['cloud', '--data-dir', dataDir, '--api-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'warn'];
     // Every listener on a free port, so runs never collide with another cloud on this machine;
     // older builds (KEDGE_BENCH_KEDGE) may not have all of these flags yet.
     const help = spawnSync(KEDGE, ['cloud', '--help'], { encoding: 'utf8', timeout: 30_000 }).stdout ?? '';
     for (const flag of ['--hub-port', '--join-port']) if (help.includes(flag)) args.push(flag, '0');
-    const child = spawn(KEDGE, args, {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const [file, argv, env] = command(args, options.nodeOptions);
+    const child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new CloudServer(dataDir, child, options);
     try {
       await server.#waitReady(options.startTimeoutMs ?? 60_000);
@@ -183,6 +188,20 @@ export class CloudServer {
       return false;
     }
   }
+}
+
+/**
+ * The command line that runs kedge with `args`. With Node.js options, kedge's own entry point is run
+ * on its own Node.js directly (what bin/kedge does), since options such as --trace-gc are not
+ * allowed in NODE_OPTIONS; an executable without that layout gets them through NODE_OPTIONS.
+ */
+function command(args: string[], nodeOptions: string | undefined): [string, string[], NodeJS.ProcessEnv] {
+  if (nodeOptions === undefined || nodeOptions.trim() === '') return [KEDGE, args, process.env];
+  const root = dirname(dirname(realpathSync(KEDGE)));
+  const node = join(root, 'node_modules', '.bin', 'node');
+  const main = join(root, 'src', 'cli', 'main.ts');
+  if (existsSync(node) && existsSync(main)) return [node, ['--disable-warning=ExperimentalWarning', ...nodeOptions.trim().split(/\s+/), main, ...args], process.env];
+  return [KEDGE, args, { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], nodeOptions].filter(Boolean).join(' ') }];
 }
 
 function fetchReadyz(port: number): Promise<number> {

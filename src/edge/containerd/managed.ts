@@ -9,6 +9,7 @@ import { EdgeError } from '../errors.ts';
 import { criServices, GrpcChannel } from '../runtime/cri/grpc.ts';
 import { importImageArchive } from '../runtime/cri/image-import.ts';
 import { buildImageArchive, busyboxRootfs } from '../runtime/image/build.ts';
+import { isRunning } from '../runtime/process/proc.ts';
 import { containerdConfig, containerdPaths, isolatedCniConfig, type ContainerdPaths } from './config.ts';
 
 /** The sandbox ("pause") image kedge builds from busybox and sets as the CRI's sandbox image. */
@@ -242,13 +243,9 @@ export class ManagedContainerd {
   }
 }
 
+/** Whether the process runs (a zombie left by a killed edge does not). */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isRunning(pid);
 }
 
 /** Resolves when a process that is not our child is gone (polled: there is no portable wait for it). */

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasCode } from '../../../errors/platform-error.ts';
@@ -32,8 +34,10 @@ test('process runtime: a process an earlier edge left running is stopped when th
     const id = await first.createContainer(sb, config);
     await first.startContainer(id);
     await waitForContainer(first, id, (s) => s.state === 'running');
-    // The edge "dies": its runtime object is dropped without stopping anything.
-    first.close();
+    const pidFile = join(stateDir, 'containers', id, 'root', 'pid');
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await delay(10);
+    // The edge "dies": its runtime is abandoned without stopping anything (this process lives on,
+    // so no parent-death signal reaches the container either).
     const second = await ProcessRuntime.open({ stateDir, version: 'test', log: silentLogger() });
     const s = await second.containerStatus(id);
     assert.equal(s.state, 'exited');
@@ -44,6 +48,7 @@ test('process runtime: a process an earlier edge left running is stopped when th
     await assert.rejects(second.createContainer(sb, { ...config, command: [], args: [] }), (e) => hasCode(e, 'EDGE_RUNTIME_UNSUPPORTED'));
     await second.removePodSandbox(sb);
     second.close();
+    first.close();
   } finally {
     await rm(stateDir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
@@ -11,6 +11,7 @@ import type { Logger } from '../../../log/logger.ts';
 import { EdgeError } from '../../errors.ts';
 import { previousLog } from '../cri/cri-runtime.ts';
 import { CriLogEncoder, readCriLog } from '../cri-log.ts';
+import { processStartTime } from './proc.ts';
 import type {
   ContainerConfig,
   ContainerState,
@@ -41,6 +42,8 @@ export interface ProcessRuntimeOptions {
   readonly path?: string;
   /** How long an orphan from an earlier edge gets between SIGTERM and SIGKILL. @default 5 */
   readonly orphanGraceSeconds?: number;
+  /** setpriv (util-linux), to give processes a parent-death signal; `''` for none. @default /usr/bin/setpriv if present */
+  readonly setpriv?: string;
 }
 
 interface SandboxRecord {
@@ -82,9 +85,10 @@ const EXEC_OUTPUT_CAP = 16 * 1024 * 1024;
  * files, as with containerd.
  *
  * Sandboxes and containers are records in the state dir. Processes live as long as the edge that
- * supervises them: they are sent SIGTERM when it stops, and when an edge starts and finds a
- * process an earlier (killed) edge left running, it stops it and reports the container exited,
- * and Edged starts it again: never two at once.
+ * supervises them: they are sent SIGTERM when it stops, or dies (a parent-death signal set with
+ * util-linux's setpriv, where the host has it), and when an edge starts and finds a process an
+ * earlier edge left running, it stops it and reports the container exited, and Edged starts it
+ * again: never two at once.
  */
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
@@ -94,10 +98,13 @@ export class ProcessRuntime implements Runtime {
   readonly #containers = new Map<string, ContainerRecord>();
   readonly #children = new Map<string, { child: ChildProcess; exited: Promise<void> }>();
   readonly #exitListeners = new Set<(id: string) => void>();
+  /** util-linux's setpriv, when the host has it (to tie processes to this edge's life). */
+  readonly #setpriv: string | undefined;
 
   private constructor(options: ProcessRuntimeOptions) {
     this.#o = options;
     this.#log = options.log;
+    this.#setpriv = options.setpriv !== undefined ? options.setpriv || undefined : ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
   }
 
   /**
@@ -211,7 +218,10 @@ export class ProcessRuntime implements Runtime {
     const rec = this.#container(id);
     if (rec.state !== 'created') throw new EdgeError('EDGE_RUNTIME_ERROR', `container ${id} is ${rec.state}, not created`);
     const sb = this.#sandboxes.get(rec.sandboxId);
-    const { command, args } = commandLine(rec.config);
+    const line = commandLine(rec.config);
+    // With setpriv the process gets SIGTERM when this edge dies, even by SIGKILL: processes live
+    // as long as the edge supervising them, and an edge killed for good leaves nothing behind.
+    const { command, args } = this.#setpriv !== undefined ? { command: this.#setpriv, args: ['--pdeathsig', 'SIGTERM', '--', line.command, ...line.args] } : line;
     const log = createWriteStream(rec.logPath, { flags: 'a' });
     const child = spawn(command, args, {
       cwd: this.#cwd(rec),
@@ -229,10 +239,10 @@ export class ProcessRuntime implements Runtime {
       log.end();
       Object.assign(rec, { state: 'exited', startedAt: Date.now(), finishedAt: Date.now(), exitCode: 128, reason: 'StartError', message: failed.message });
       await this.#saveContainer(rec);
-      throw new EdgeError('EDGE_RUNTIME_ERROR', `starting ${command} for container ${rec.config.name}: ${failed.message}`, { cause: failed });
+      throw new EdgeError('EDGE_RUNTIME_ERROR', `starting ${line.command} for container ${rec.config.name}: ${failed.message}`, { cause: failed });
     }
     const pid = child.pid!;
-    Object.assign(rec, { state: 'running', startedAt: Date.now(), pid, pidStart: processStart(pid) });
+    Object.assign(rec, { state: 'running', startedAt: Date.now(), pid, pidStart: processStartTime(pid) });
     const drained = Promise.all([pipeToLog(child.stdout, 'stdout', log), pipeToLog(child.stderr, 'stderr', log)]).then(() => new Promise<void>((resolve) => log.end(resolve)));
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -425,12 +435,12 @@ export class ProcessRuntime implements Runtime {
   async #stopOrphan(rec: ContainerRecord): Promise<void> {
     const pid = rec.pid;
     let exitCode = 0;
-    if (pid !== undefined && rec.pidStart !== undefined && processStart(pid) === rec.pidStart) {
+    if (pid !== undefined && rec.pidStart !== undefined && processStartTime(pid) === rec.pidStart) {
       this.#log.info('stopping a container process an earlier edge left running', { container: rec.config.name, pid });
       signalGroup(pid, 'SIGTERM');
       const deadline = Date.now() + (this.#o.orphanGraceSeconds ?? 5) * 1000;
-      for (let wait = 10; processStart(pid) === rec.pidStart && Date.now() < deadline; wait = Math.min(wait * 2, 200)) await delay(wait);
-      if (processStart(pid) === rec.pidStart) {
+      for (let wait = 10; processStartTime(pid) === rec.pidStart && Date.now() < deadline; wait = Math.min(wait * 2, 200)) await delay(wait);
+      if (processStartTime(pid) === rec.pidStart) {
         signalGroup(pid, 'SIGKILL');
         exitCode = 137;
       } else exitCode = 143;
@@ -481,17 +491,6 @@ function matches(labels: Readonly<Record<string, string>>, selector: Readonly<Re
 function commandLine(c: ContainerConfig): { command: string; args: string[] } {
   const all = c.command.length > 0 ? [...c.command, ...c.args] : [...c.args];
   return { command: all[0]!, args: all.slice(1) };
-}
-
-/** The start time of a process (field 22 of /proc/<pid>/stat), or undefined when it is gone. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** Signals a process group (every process the container started); ignores a group already gone. */

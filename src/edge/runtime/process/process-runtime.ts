@@ -11,7 +11,7 @@ import type { Logger } from '../../../log/logger.ts';
 import { EdgeError } from '../../errors.ts';
 import { previousLog } from '../cri/cri-runtime.ts';
 import { CriLogEncoder, readCriLog } from '../cri-log.ts';
-import { processStartTime } from './proc.ts';
+import { groupMembers, processStartTime } from './proc.ts';
 import type {
   ContainerConfig,
   ContainerState,
@@ -431,17 +431,21 @@ export class ProcessRuntime implements Runtime {
     await Promise.all(orphans.map((rec) => this.#stopOrphan(rec)));
   }
 
-  /** A container an earlier edge ran: its process (if it is still that process) is stopped, and it is recorded as exited. */
+  /**
+   * A container an earlier edge ran: whatever is left of its process group (the command may be
+   * gone while what it started lives on) is stopped, and the container is recorded as exited.
+   */
   async #stopOrphan(rec: ContainerRecord): Promise<void> {
     const pid = rec.pid;
     let exitCode = 0;
-    if (pid !== undefined && rec.pidStart !== undefined && processStartTime(pid) === rec.pidStart) {
-      this.#log.info('stopping a container process an earlier edge left running', { container: rec.config.name, pid });
-      signalGroup(pid, 'SIGTERM');
+    const left = (): number[] => (pid !== undefined && rec.pidStart !== undefined ? groupMembers(pid, rec.pidStart) : []);
+    if (left().length > 0) {
+      this.#log.info('stopping the processes of a container an earlier edge left running', { container: rec.config.name, pgid: pid });
+      signalGroup(pid!, 'SIGTERM');
       const deadline = Date.now() + (this.#o.orphanGraceSeconds ?? 5) * 1000;
-      for (let wait = 10; processStartTime(pid) === rec.pidStart && Date.now() < deadline; wait = Math.min(wait * 2, 200)) await delay(wait);
-      if (processStartTime(pid) === rec.pidStart) {
-        signalGroup(pid, 'SIGKILL');
+      for (let wait = 10; left().length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 200)) await delay(wait);
+      if (left().length > 0) {
+        signalGroup(pid!, 'SIGKILL');
         exitCode = 137;
       } else exitCode = 143;
     }

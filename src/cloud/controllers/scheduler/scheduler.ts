@@ -16,10 +16,10 @@ export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 export const NO_NODES_MESSAGE = 'no nodes available to schedule pods';
 /**
  * Unschedulable pods are retried at once when nodes or bound pods change, and after this long
- * anyway (kube-scheduler's `podMaxInUnschedulablePodsDuration` is 5 minutes; kedge is cheaper to
- * ask, and edge nodes come and go).
+ * anyway (kube-scheduler's `podMaxInUnschedulablePodsDuration`): each retry costs an event write,
+ * which adds up with many pending pods.
  */
-export const UNSCHEDULABLE_RETRY_MS = 60_000;
+export const UNSCHEDULABLE_RETRY_MS = 300_000;
 
 /** kube-scheduler's plugin weights: topology spreading counts twice as much as free resources. */
 const SPREAD_WEIGHT = 2;
@@ -93,6 +93,12 @@ export class Scheduler implements Reconciler {
     options.pods.addHandler({
       add: (pod) => this.#onPod(pod),
       update: (old, pod) => {
+        // A pending pod whose status alone changed (our own PodScheduled patch, most often) waits
+        // for the cluster to change like before: re-deciding it would only write the same answer.
+        if (this.#unschedulable.has(objectKey(pod)) && sameSchedulingInputs(old, pod)) {
+          this.cache.updatePod(objectKey(pod), pod);
+          return;
+        }
         this.#onPod(pod);
         // A bound pod that finished gives its resources back.
         if (holdsResources(old) && !holdsResources(pod)) this.#retryUnschedulable();
@@ -184,6 +190,15 @@ export class Scheduler implements Reconciler {
       if (!hasCode(err, 'API_NOT_FOUND')) throw err;
     }
   }
+}
+
+/** True when nothing the scheduler decides on changed between two versions of a pod (as kube-scheduler's skipPodUpdate). */
+function sameSchedulingInputs(old: PodObject, pod: PodObject): boolean {
+  return (
+    JSON.stringify(old.spec) === JSON.stringify(pod.spec) &&
+    JSON.stringify(old.metadata?.labels) === JSON.stringify(pod.metadata?.labels) &&
+    old.metadata?.deletionTimestamp === pod.metadata?.deletionTimestamp
+  );
 }
 
 /**

@@ -31,6 +31,13 @@ function commandHelp(c: Command): string {
   return `Usage: ${c.usage}\n\n${c.description}\n\nFlags:\n${flagsHelp(c.flags, c.envPrefix)}\n`;
 }
 
+// A closed stdout or stderr (`kedge cloud 2>&1 | head`) must not take a running server down.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

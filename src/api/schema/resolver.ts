@@ -37,9 +37,14 @@ const MAX_REF_HOPS = 32;
  */
 export function createResolver(definitions: Readonly<Record<string, SchemaNode>>): SchemaResolver {
   const definition = (name: string): SchemaNode | undefined => (Object.hasOwn(definitions, name) ? definitions[name] : undefined);
+  // Validation resolves the same few hundred nodes for every request: remember the answers.
+  const resolved = new WeakMap<SchemaNode, SchemaNode>();
   return {
     definition,
     resolve(node: SchemaNode): SchemaNode {
+      if (node.$ref === undefined) return node;
+      const known = resolved.get(node);
+      if (known !== undefined) return known;
       let current = node;
       for (let hops = 0; current.$ref !== undefined && hops < MAX_REF_HOPS; hops++) {
         const name = refName(current.$ref);
@@ -47,6 +52,7 @@ export function createResolver(definitions: Readonly<Record<string, SchemaNode>>
         if (target === undefined) return current;
         current = target;
       }
+      resolved.set(node, current);
       return current;
     },
   };

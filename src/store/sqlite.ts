@@ -70,10 +70,19 @@ export interface SqliteBackendOptions {
  *
  * Durability: WAL with `synchronous=NORMAL`. A write is acknowledged once its transaction is in the WAL
  * file, that is in the operating system's cache, so it survives the process being killed; only a power
- * loss or kernel crash can lose the last transactions (they are never torn).
+ * loss or kernel crash can lose the last transactions (they are never torn). Writes arriving in the
+ * same turn of the event loop share one transaction (group commit), acknowledged together.
  */
+/** Writes of one group transaction, waiting for its commit. */
+interface PendingBatch {
+  readonly revisionBefore: number;
+  readonly events: WatchEvent[];
+  readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
 export class SqliteBackend implements Backend {
   readonly #db: DatabaseSync;
+  #batch: PendingBatch | undefined;
   readonly #log: Logger;
   readonly #latest: StatementSync;
   readonly #insert: StatementSync;
@@ -204,34 +213,31 @@ export class SqliteBackend implements Backend {
   }
 
   create(key: string, value: string): Promise<KeyValue> {
-    return this.#run(() => {
+    return this.#write(() => {
       const latest = this.#latestRow(key);
       if (latest !== undefined && !latest.deleted) throw new KeyExistsError(key);
       const rev = this.#append(key, value, latest, false);
       const kv: KeyValue = { key, value, createRevision: rev, modRevision: rev };
-      this.#publish({ type: 'put', kv });
-      return kv;
+      return { result: kv, event: { type: 'put', kv } };
     });
   }
 
   update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
-    return this.#run(() => {
+    return this.#write(() => {
       const latest = this.#currentRow(key, expectedModRevision);
       const rev = this.#append(key, value, latest, false);
       const kv: KeyValue = { key, value, createRevision: latest.create_rev, modRevision: rev };
-      this.#publish({ type: 'put', kv, prev: toKeyValue(latest) });
-      return kv;
+      return { result: kv, event: { type: 'put', kv, prev: toKeyValue(latest) } };
     });
   }
 
   delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    return this.#run(() => {
+    return this.#write(() => {
       const latest = this.#currentRow(key, expectedModRevision);
       // The deletion record keeps the last value, so a watch replaying history can send it.
       const rev = this.#append(key, latest.value, latest, true);
       const kv: KeyValue = { key, value: latest.value, createRevision: latest.create_rev, modRevision: rev };
-      this.#publish({ type: 'delete', kv, prev: toKeyValue(latest) });
-      return kv;
+      return { result: kv, event: { type: 'delete', kv, prev: toKeyValue(latest) } };
     });
   }
 
@@ -314,6 +320,7 @@ export class SqliteBackend implements Backend {
   /** Closes the database after any running compaction step; live watches throw StoreClosedError. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#commitBatch();
     this.#closed = true;
     for (const sub of this.#subscribers) {
       sub.closed = true;
@@ -326,6 +333,8 @@ export class SqliteBackend implements Backend {
 
   async #compactTo(requested: number): Promise<void> {
     if (this.#closed) return;
+    // Compaction runs its own transactions: land the pending writes first.
+    this.#commitBatch();
     const target = Math.min(requested, this.#revision);
     if (target > this.#compacted) {
       this.#setMeta.run('compact_rev', target);
@@ -337,6 +346,7 @@ export class SqliteBackend implements Backend {
     while (this.#compactDone < this.#compacted) {
       const lo = this.#compactDone;
       const hi = Math.min(lo + COMPACT_CHUNK_REVISIONS, this.#compacted);
+      this.#commitBatch();
       this.#db.exec('BEGIN');
       try {
         // Superseded rows first: deleting a deletion record first would hide the row it superseded.
@@ -413,7 +423,55 @@ export class SqliteBackend implements Backend {
     return latest;
   }
 
-  /** Appends one row in its own (autocommit) transaction and returns its revision. */
+  /**
+   * Runs a write inside the open group transaction (opening one if needed) and resolves once that
+   * transaction has committed. Writes made in the same turn of the event loop share one commit:
+   * each commit writes its pages to the WAL, so under load one commit per write would cost more
+   * than the writes themselves. Watchers see the events only after the commit.
+   */
+  #write<T>(operation: () => { result: T; event: WatchEvent }): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.#checkOpen();
+      const batch = this.#openBatch();
+      // A precondition failure throws before anything is written and rejects this write alone.
+      const { result, event } = operation();
+      batch.events.push(event);
+      batch.waiters.push({ resolve: () => resolve(result), reject });
+    });
+  }
+
+  #openBatch(): PendingBatch {
+    if (this.#batch !== undefined) return this.#batch;
+    this.#db.exec('BEGIN IMMEDIATE');
+    const batch: PendingBatch = { revisionBefore: this.#revision, events: [], waiters: [] };
+    this.#batch = batch;
+    setImmediate(() => this.#commitBatch());
+    return batch;
+  }
+
+  /** Commits the open group transaction, if any; then publishes its events and acknowledges its writes. */
+  #commitBatch(): void {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    try {
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // The transaction is already gone; the revision counter is reset below either way.
+      }
+      this.#revision = batch.revisionBefore;
+      this.#log.error('commit failed; the writes of this batch are refused', { writes: batch.waiters.length, err: err instanceof Error ? err.message : String(err) });
+      for (const w of batch.waiters) w.reject(err);
+      return;
+    }
+    for (const event of batch.events) this.#publish(event);
+    for (const w of batch.waiters) w.resolve();
+  }
+
+  /** Appends one row (in the open group transaction) and returns its revision. */
   #append(key: string, value: string, previous: LogRow | undefined, deleted: boolean): number {
     const rev = this.#revision + 1;
     const createRev = previous === undefined || previous.deleted ? rev : previous.create_rev;

@@ -25,7 +25,10 @@ export async function serveExec(stream: MuxStream, r: ExecRequest, runtime: Stre
     stream.accept();
     const input = copyIn(stream, session);
     const outputs = [copyOut(stream, session.stdout, CHANNEL_STDOUT, r.stdout), ...(session.stderr !== undefined ? [copyOut(stream, session.stderr, CHANNEL_STDERR, r.stderr)] : [])];
-    const exitCode = await session.exitCode;
+    // Once the client is gone the command is being killed: nothing waits for its exit.
+    const gone = new Promise<undefined>((resolve) => stream.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+    const exitCode = await Promise.race([session.exitCode, gone]);
+    if (exitCode === undefined) return;
     await Promise.all(outputs);
     stream.end({ exitCode });
     await input;
@@ -35,16 +38,49 @@ export async function serveExec(stream: MuxStream, r: ExecRequest, runtime: Stre
   }
 }
 
-/** Copies one output pipe to a channel (or drains it when the client did not ask for it, so the command never blocks on a full pipe). */
+/** What is read and dropped from a command's output after its stream ended, at most. */
+const DISCARD_MAX_BYTES = 1024 * 1024;
+const DISCARD_MAX_MS = 2000;
+
+/**
+ * Copies one output pipe to a channel, or drains it when the client did not ask for it, so the
+ * command never blocks on a full pipe. When the stream ends first, the rest is dropped (see
+ * {@link discard}).
+ */
 async function copyOut(stream: MuxStream, from: Readable, channel: Channel, wanted: boolean): Promise<void> {
   try {
-    for await (const chunk of from as AsyncIterable<Buffer>) {
+    for await (const chunk of from.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       if (wanted) await stream.write(channel, chunk);
     }
   } catch {
-    // The pipe broke because the command was killed, or the stream is over: nothing to copy to.
-    from.destroy();
+    discard(from);
   }
+}
+
+/**
+ * Drops what is left in an output pipe whose stream is over. A pipe left paused with data in it
+ * never reaches its end (the runtime would never see the command's exit, and keeps the pipe
+ * open), so the killed command's last output is read and thrown away; but only so much and for
+ * so long: a process that escaped the kill and writes forever must not keep this loop reading at
+ * full speed (that is how KubeEdge's cloudcore came to spin a core, kubeedge/kubeedge#3232).
+ */
+function discard(from: Readable): void {
+  let bytes = 0;
+  const stop = (): void => {
+    clearTimeout(timer);
+    from.off('data', count);
+    from.destroy();
+  };
+  const count = (chunk: Buffer): void => {
+    bytes += chunk.length;
+    if (bytes > DISCARD_MAX_BYTES) stop();
+  };
+  const timer = setTimeout(stop, DISCARD_MAX_MS);
+  timer.unref();
+  from.on('data', count);
+  from.once('end', () => clearTimeout(timer));
+  from.once('close', () => clearTimeout(timer));
+  from.resume();
 }
 
 /** Feeds the client's stdin to the command and applies resizes, until the stream ends. */

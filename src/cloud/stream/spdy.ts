@@ -129,7 +129,15 @@ class HeaderReader {
   async decode(block: Buffer): Promise<Map<string, string[]>> {
     if (this.#failed !== undefined) throw this.#failed;
     this.#inflate.write(block);
-    await new Promise<void>((resolve) => this.#inflate.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
+    // A block that does not inflate errors the stream, and its flush never calls back.
+    await new Promise<void>((resolve, reject) => {
+      const failed = (err: Error): void => reject(err);
+      this.#inflate.once('error', failed);
+      this.#inflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
+        this.#inflate.off('error', failed);
+        resolve();
+      });
+    });
     // Output of the flushed block may be emitted on the next tick in paused-to-flowing transitions.
     await new Promise<void>((resolve) => setImmediate(resolve));
     const failed = this.#failed as Error | undefined;

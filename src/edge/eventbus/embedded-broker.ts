@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { EdgeError } from '../errors.ts';
@@ -28,6 +28,10 @@ export interface EmbeddedBrokerOptions {
 }
 
 const RETRY_LISTEN_MS = [1000, 2000, 5000, 10_000, 30_000] as const;
+/** Messages of this process handed to aedes at once: well below its emitter's concurrency (100). */
+const MAX_PUBLISHES_IN_FLIGHT = 32;
+/** Messages waiting for slow subscribers before the oldest are dropped. */
+const MAX_QUEUED_PUBLISHES = 100_000;
 
 /** Binds `server`; rejects with the listen error. */
 async function listen(server: Server, port: number, host: string): Promise<void> {
@@ -62,6 +66,10 @@ export class EmbeddedBroker implements EventBus {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #closed: Promise<void> = Promise.resolve();
+  readonly #outgoing: PublishPacket[] = [];
+  #inFlight = 0;
+  #pumpScheduled = false;
+  #dropped = 0;
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#o = options;
@@ -171,7 +179,9 @@ export class EmbeddedBroker implements EventBus {
           } catch (err) {
             this.#log.error('MQTT handler failed', { topic: packet.topic, err: describeError(err) });
           }
-          cb();
+          // mqemitter delivers the next queued message from inside this callback: called
+          // synchronously, a burst of queued messages would recurse until the stack overflows.
+          process.nextTick(cb);
         },
         resolve,
       );
@@ -181,9 +191,37 @@ export class EmbeddedBroker implements EventBus {
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
     const aedes = this.#aedes;
     if (aedes === undefined || aedes.closed) return;
-    aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false }, (err) => {
-      if (err !== undefined && err !== null) this.#log.warn('MQTT publish failed', { topic, err: describeError(err) });
-    });
+    if (this.#outgoing.length >= MAX_QUEUED_PUBLISHES) {
+      // Subscribers this slow have lost the thread anyway: the oldest answers go first.
+      this.#outgoing.shift();
+      if (this.#dropped++ % 10_000 === 0) this.#log.warn('MQTT subscribers too slow; dropping the oldest messages', { dropped: this.#dropped });
+    }
+    this.#outgoing.push({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false });
+    this.#pump(aedes);
+  }
+
+  /**
+   * Hands queued messages to aedes, at most {@link MAX_PUBLISHES_IN_FLIGHT} at a time. aedes' emitter
+   * queues whatever exceeds its concurrency and, when a slot frees, works through the queue
+   * recursively: a burst of messages that complete at once (no subscriber) behind a few slow ones
+   * (a TCP subscriber) would overflow the stack. Kept below its concurrency, nothing queues there.
+   */
+  #pump(aedes: Aedes): void {
+    while (this.#inFlight < MAX_PUBLISHES_IN_FLIGHT && this.#outgoing.length > 0) {
+      const packet = this.#outgoing.shift()!;
+      this.#inFlight++;
+      aedes.publish(packet, (err) => {
+        this.#inFlight--;
+        if (err !== undefined && err !== null) this.#log.warn('MQTT publish failed', { topic: packet.topic, err: describeError(err) });
+        if (this.#outgoing.length > 0 && !this.#pumpScheduled) {
+          this.#pumpScheduled = true;
+          process.nextTick(() => {
+            this.#pumpScheduled = false;
+            this.#pump(aedes);
+          });
+        }
+      });
+    }
   }
 
   #broker(): Aedes {

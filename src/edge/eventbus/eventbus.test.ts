@@ -139,3 +139,34 @@ test('with retryListen, a broker whose port is taken runs in-process and listens
     await m.dispose();
   }
 });
+
+test('bursts of thousands of messages, behind slow subscribers and with none, do not exhaust the broker\'s stack', async () => {
+  const abort = new AbortController();
+  const broker = new EmbeddedBroker({ port: 0, log });
+  await broker.start(abort.signal);
+  try {
+    let got = 0;
+    await broker.subscribe('$hw/events/device/+/+/twin/update', () => got++);
+    // A TCP subscriber completes deliveries only when its socket took them: slow, next to in-process ones.
+    const sub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    let results = 0;
+    sub.on('message', () => results++);
+    await sub.subscribeAsync('$hw/events/device/+/+/twin/update/result');
+    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    const n = 20_000;
+    for (let i = 0; i < 3000; i++) broker.publish('$hw/events/device/ns/d/twin/update/result', 'x'.repeat(100));
+    // Messages nobody subscribed to complete at once; queued behind the slow ones they used to recurse.
+    for (let i = 0; i < n; i++) broker.publish('$hw/events/device/ns/d/twin/update/document', '{}');
+    for (let i = 0; i < n; i++) pub.publish('$hw/events/device/ns/d/twin/update', `{"i":${i}}`, { qos: 0 });
+    const deadline = Date.now() + 30_000;
+    while (got < n || results < 3000) {
+      if (Date.now() > deadline) assert.fail(`only ${got} of ${n} in, ${results} of 3000 out`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await sub.endAsync();
+    await pub.endAsync();
+  } finally {
+    abort.abort();
+    await broker.closed;
+  }
+});

@@ -26,6 +26,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { type BenchContext, envNumber, fmtBytes, fmtInt, fmtMs, percentile, table } from './lib/bench.ts';
 import { ApiClient, expectStatus } from './lib/client.ts';
@@ -40,7 +41,7 @@ import type { NodeTls } from '../src/edge/hub/transport.ts';
 import { MetaManager } from '../src/edge/meta/meta-manager.ts';
 import type { HostFacts } from '../src/edge/node/host.ts';
 import { NodeAgent } from '../src/edge/node/node-agent.ts';
-import { createLogger, silentLogger, type Logger } from '../src/log/logger.ts';
+import { createLogger, silentLogger, type LogFields, type Logger } from '../src/log/logger.ts';
 import { issueClientCertificate, loadCa } from '../src/pki/index.ts';
 
 export const description = 'CloudHub with simulated edge nodes: connect time and cloud RSS (1,000/5,000), idle uplink, object-to-edge latency, reconnect storm, single-edge resync';
@@ -70,6 +71,15 @@ interface WorkerReport {
   readonly connects: number;
   /** Object-to-edge latencies since the last report, ms. */
   readonly latencies: number[];
+  /** Why sessions ended or failed to open since the last report. */
+  readonly failures: Record<string, number>;
+  /** Latest time (nowMs) any of its nodes left the ready state. */
+  readonly lastDownAt: number;
+  /** The worst event-loop delay of the worker since the last report, ms: how late it ran the nodes' work. */
+  readonly loopDelayMaxMs: number;
+  readonly loopDelayP99Ms: number;
+  /** JavaScript heap in use, bytes, summed over workers. */
+  readonly heapUsed: number;
 }
 
 type FromWorker = { id: number; ok: true; report?: WorkerReport } | { id: number; ok: false; error: string };
@@ -84,6 +94,51 @@ const BENCH_HOST: HostFacts = {
   ],
   nodeInfo: { machineID: '', systemUUID: '', bootID: '', kernelVersion: '6.1', osImage: 'bench', containerRuntimeVersion: 'none://0', kubeletVersion: 'v0.1.0', kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64' },
 };
+
+/**
+ * Counts why sessions ended or could not start ("cannot reach the hub" / "disconnected from the
+ * hub" lines, by close code and error), whatever the level, and passes everything on to `inner`.
+ */
+class ReasonCounter implements Logger {
+  readonly #inner: Logger;
+  readonly #counts: Map<string, number>;
+
+  constructor(inner: Logger, counts: Map<string, number>) {
+    this.#inner = inner;
+    this.#counts = counts;
+  }
+
+  #count(msg: string, fields: LogFields | undefined): void {
+    if (msg !== 'cannot reach the hub' && msg !== 'disconnected from the hub') return;
+    const err = typeof fields?.['err'] === 'string' ? fields['err'].replace(/\d+(\.\d+)*(:\d+)?/g, 'N').slice(0, 70) : '';
+    const code = typeof fields?.['code'] === 'number' ? fields['code'] : '';
+    const http = typeof fields?.['httpStatus'] === 'number' ? ` HTTP ${fields['httpStatus']}` : '';
+    const key = `${msg === 'disconnected from the hub' ? 'dropped' : 'failed'} ${code}${http} ${err}`.trim();
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  trace(msg: string, fields?: LogFields): void {
+    this.#inner.trace(msg, fields);
+  }
+  debug(msg: string, fields?: LogFields): void {
+    this.#count(msg, fields);
+    this.#inner.debug(msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.#count(msg, fields);
+    this.#inner.info(msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.#count(msg, fields);
+    this.#inner.warn(msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.#inner.error(msg, fields);
+  }
+  child(): Logger {
+    return this;
+  }
+}
 
 class FixedCredentials implements HubCredentials {
   readonly #tls: NodeTls;
@@ -112,15 +167,20 @@ function runEdgeWorker(): void {
   const abort = new AbortController();
   let latencies: number[] = [];
   let lastReadyAt = 0;
+  let lastDownAt = 0;
+  const failures = new Map<string, number>();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
 
   const startNode = (name: string, hub: { host: string; port: number }): void => {
     const db = openEdgeDatabase(':memory:');
     const meta = new MetaManager({ db, log: silentLogger(), historySize: 16 });
     const statuses = new StatusTable(db);
     const outbox = new Outbox({ db, log: silentLogger() });
-    const edgeHub = new EdgeHub({ nodeName: name, hub, credentials: new FixedCredentials(tls.get(name)!), sync: meta, statuses, outbox, log: log.child({ node: name }) });
+    const edgeHub = new EdgeHub({ nodeName: name, hub, credentials: new FixedCredentials(tls.get(name)!), sync: meta, statuses, outbox, log: new ReasonCounter(log.child({ node: name }), failures) });
     const node: SimNode = { hub: edgeHub, readyAt: 0 };
     edgeHub.onState((s) => {
+      if (s === 'offline' && node.readyAt > 0) lastDownAt = nowMs();
       if (s !== 'ready') return;
       node.readyAt = nowMs();
       lastReadyAt = Math.max(lastReadyAt, node.readyAt);
@@ -151,7 +211,12 @@ function runEdgeWorker(): void {
         return undefined;
       }
       case 'connect':
-        for (const name of m.names) startNode(name, m.hub);
+        // In slices, yielding between them: creating thousands of nodes in one go would starve
+        // the sessions already open (their pings and acks) for seconds.
+        for (let i = 0; i < m.names.length; i++) {
+          startNode(m.names[i]!, m.hub);
+          if (i % 25 === 24) await new Promise((r) => setImmediate(r));
+        }
         return undefined;
       case 'report': {
         let ready = 0;
@@ -165,8 +230,23 @@ function runEdgeWorker(): void {
           wireBytesIn += s.wireBytesIn;
           connects += s.connects;
         }
-        const report: WorkerReport = { nodes: nodes.size, ready, lastReadyAt, wireBytesOut, wireBytesIn, connects, latencies };
+        const report: WorkerReport = {
+          nodes: nodes.size,
+          ready,
+          lastReadyAt,
+          lastDownAt,
+          wireBytesOut,
+          wireBytesIn,
+          connects,
+          latencies,
+          failures: Object.fromEntries(failures),
+          loopDelayMaxMs: loopDelay.max / 1e6,
+          loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+          heapUsed: process.memoryUsage().heapUsed,
+        };
         latencies = [];
+        failures.clear();
+        loopDelay.reset();
         return report;
       }
       case 'stop':
@@ -279,16 +359,35 @@ class Fleet {
       wireBytesIn: sum(all.map((r) => r.wireBytesIn)),
       connects: sum(all.map((r) => r.connects)),
       latencies: all.flatMap((r) => r.latencies),
+      failures: mergeCounts(all.map((r) => r.failures)),
+      lastDownAt: Math.max(...all.map((r) => r.lastDownAt)),
+      loopDelayMaxMs: Math.max(...all.map((r) => r.loopDelayMaxMs)),
+      loopDelayP99Ms: Math.max(...all.map((r) => r.loopDelayP99Ms)),
+      heapUsed: sum(all.map((r) => r.heapUsed)),
     };
   }
 
-  /** Resolves once `count` nodes are ready; returns the time the last one became ready. */
-  async waitReady(count: number, timeoutMs: number, signal: AbortSignal): Promise<{ lastReadyAt: number; report: WorkerReport }> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Resolves once `count` nodes are ready; returns the time the last one became ready and why
+   * sessions failed meanwhile. Prints progress every 5 s while it waits.
+   */
+  async waitReady(count: number, timeoutMs: number, signal: AbortSignal, cloud?: Cloud): Promise<{ lastReadyAt: number; report: WorkerReport; failures: Record<string, number> }> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    let failures: Record<string, number> = {};
+    let lastPrint = started;
+    let cpu = cloud?.cpuSeconds() ?? 0;
     for (;;) {
       const r = await this.report();
-      if (r.ready >= count) return { lastReadyAt: r.lastReadyAt, report: r };
-      if (Date.now() > deadline || signal.aborted) throw new Error(`${r.ready} of ${count} nodes ready after ${timeoutMs} ms`);
+      failures = mergeCounts([failures, r.failures]);
+      if (r.ready >= count) return { lastReadyAt: r.lastReadyAt, report: r, failures };
+      if (Date.now() > deadline || signal.aborted) throw new Error(`${r.ready} of ${count} nodes ready after ${timeoutMs} ms; failures: ${JSON.stringify(failures)}`);
+      if (Date.now() - lastPrint >= 5000) {
+        const now = cloud?.cpuSeconds() ?? 0;
+        console.log(`    ${secs(Date.now() - started)}: ${fmtInt(r.ready)} of ${fmtInt(count)} ready${cloud !== undefined ? `, cloud CPU ${Math.round(((now - cpu) * 100000) / (Date.now() - lastPrint))}%` : ''}, worker event-loop delay up to ${fmtMs(r.loopDelayMaxMs)}`);
+        cpu = now;
+        lastPrint = Date.now();
+      }
       await sleep(100);
     }
   }
@@ -399,6 +498,19 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+function mergeCounts(all: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function printFailures(failures: Record<string, number>): void {
+  const rows = Object.entries(failures).sort((a, b) => b[1] - a[1]);
+  if (rows.length === 0) return;
+  console.log('    sessions that failed or dropped meanwhile:');
+  for (const [why, n] of rows.slice(0, 8)) console.log(`      ${fmtInt(n).padStart(7)}  ${why}`);
+}
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 interface Figure {
@@ -463,9 +575,11 @@ export default async function hubBench(ctx: BenchContext): Promise<void> {
       const cpu0 = cloud.cpuSeconds();
       t = nowMs();
       await fleet.connect(hub, Fleet.names(from, to));
-      const done = await fleet.waitReady(to + 1, 300_000, ctx.signal);
+      console.log(`\n${label}. connecting ${fmtInt(to - from)} nodes (to ${fmtInt(to)}):`);
+      const done = await fleet.waitReady(to + 1, 300_000, ctx.signal, cloud);
       const ms = done.lastReadyAt - t;
-      console.log(`\n${label}. connecting ${fmtInt(to - from)} nodes (to ${fmtInt(to)}): cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
+      console.log(`    cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
+      printFailures(done.failures);
       add(`${fmtInt(to)} nodes connected and in sync`, ms, `${secs(ms)} for ${fmtInt(to - from)} new nodes`, to === large ? '≤ 60 s' : '', to === large ? ms <= 60_000 : undefined);
       await sleep(settleSeconds * 1000);
       const rss = cloud.rss();
@@ -476,9 +590,13 @@ export default async function hubBench(ctx: BenchContext): Promise<void> {
     // 4. Idle uplink: leases (and pongs) only.
     const before = await fleet.report();
     const idleStart = performance.now();
+    const idleCpu = cloud.cpuSeconds();
+    const benchCpu = process.cpuUsage();
     await sleep(idleSeconds * 1000);
     const afterIdle = await fleet.report();
     const idleS = (performance.now() - idleStart) / 1000;
+    const benchUsed = process.cpuUsage(benchCpu);
+    console.log(`\n    while idle: cloud CPU ${(((cloud.cpuSeconds() - idleCpu) * 100) / idleS).toFixed(1)}%, simulated nodes CPU ${((benchUsed.user + benchUsed.system) / 10_000 / idleS).toFixed(1)}%, their JS heap ${fmtBytes(afterIdle.heapUsed)}`);
     const perNodeBps = ((afterIdle.wireBytesOut - before.wireBytesOut) * 8) / idleS / afterIdle.nodes;
     console.log(`\n4. idle uplink over ${idleS.toFixed(0)} s (TLS records and WebSocket frames; TCP/IP headers not counted):`);
     add('uplink per idle node', perNodeBps, `${(perNodeBps / 1000).toFixed(3)} kbit/s (${((afterIdle.wireBytesOut - before.wireBytesOut) / afterIdle.nodes / idleS).toFixed(1)} B/s)`, '≤ 0.25 kbit/s', perNodeBps <= 250);
@@ -502,28 +620,44 @@ export default async function hubBench(ctx: BenchContext): Promise<void> {
       pod.spec['nodeName'] = names[(i * 7919) % names.length];
       creates.push(api.request('POST', podsPath(NS), JSON.stringify(pod)).then((r) => expectStatus(r, [201], 'create pod')));
     }
-    await Promise.all(creates);
     const latencies: number[] = [];
+    let workerDelay = 0;
+    const collect = async (): Promise<void> => {
+      const r = await fleet.report();
+      latencies.push(...r.latencies);
+      workerDelay = Math.max(workerDelay, r.loopDelayMaxMs);
+    };
+    const collector = setInterval(() => void collect(), 1000);
+    const streamCpu = cloud.cpuSeconds();
+    await Promise.all(creates);
+    clearInterval(collector);
     const deadline = Date.now() + 30_000;
     while (latencies.length < total && Date.now() < deadline) {
-      latencies.push(...(await fleet.report()).latencies);
+      await collect();
       await sleep(200);
     }
     api.close();
     console.log(`\n5. object-to-edge latency: ${fmtInt(total)} pods at ${podRate}/s over ${fmtInt(large)} nodes, ${fmtInt(latencies.length)} delivered (create → persisted at the edge)`);
+    console.log(`    cloud CPU ${(((cloud.cpuSeconds() - streamCpu) * 100) / podSeconds).toFixed(1)}% during the stream; worker event-loop delay up to ${fmtMs(workerDelay)}`);
     add('object-to-edge p50', percentile(latencies, 50), fmtMs(percentile(latencies, 50)), '', undefined);
     add('object-to-edge p99', percentile(latencies, 99), fmtMs(percentile(latencies, 99)), '< 250 ms', percentile(latencies, 99) < 250 && latencies.length === total);
 
     // 6. Reconnect storm: kill -9 the cloud under the whole fleet.
     await sleep(2000);
     const connectsBefore = (await fleet.report()).connects;
+    const killedAt = nowMs();
     await cloud.crash();
-    await sleep(2000);
+    console.log(`\n    kill -9 took ${fmtMs(nowMs() - killedAt)} to end the cloud process`);
+    for (let i = 0; i < 600 && (await fleet.report()).ready > 0; i++) await sleep(100);
+    console.log(`    every node noticed the cloud's death within ${fmtMs((await fleet.report()).lastDownAt - killedAt)}`);
+    await sleep(Math.max(0, killedAt + 2000 - nowMs()));
     const stormSpawn = cloud.start();
     const stormReady = await cloud.ready(120_000);
     const cpu0 = cloud.cpuSeconds();
-    const storm = await fleet.waitReady(large + 1, 300_000, ctx.signal);
-    console.log(`\n6. reconnect storm: ${fmtInt(large + 1)} nodes after kill -9 of the cloud (restart to /readyz ${secs(stormReady - stormSpawn)}; ${fmtInt(storm.report.connects - connectsBefore)} reconnects; cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s)`);
+    console.log(`\n6. reconnect storm: ${fmtInt(large + 1)} nodes after kill -9 of the cloud (restart to /readyz ${secs(stormReady - stormSpawn)}):`);
+    const storm = await fleet.waitReady(large + 1, 300_000, ctx.signal, cloud);
+    console.log(`    ${fmtInt(storm.report.connects - connectsBefore)} reconnects; cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
+    printFailures(storm.failures);
     add('storm: all nodes in sync again', storm.lastReadyAt - stormReady, `${secs(storm.lastReadyAt - stormReady)} after /readyz (${secs(storm.lastReadyAt - stormSpawn)} after the restart began)`, '≤ 60 s', storm.lastReadyAt - stormReady <= 60_000);
     await sleep(settleSeconds * 1000);
     add(`cloud RSS after the storm`, cloud.rss(), fmtBytes(cloud.rss()), '', undefined);

@@ -213,6 +213,20 @@ test('a silent cloud is detected as dead and the edge reconnects', async (t) => 
   await edge.hub.whenReady();
 });
 
+test('a stall of the edge process itself does not make it drop a healthy session', async (t) => {
+  const cloud = await fakeHub(t);
+  const edge = await startEdge(cloud, t, { keepaliveIntervalMs: 100, deadAfterMs: 400 });
+  await edge.hub.whenReady();
+  // Block this event loop well past deadAfterMs, as a long GC pause or a suspended VM would.
+  const until = Date.now() + 1000;
+  while (Date.now() < until) {
+    // busy
+  }
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(edge.hub.state, 'ready');
+  assert.equal(edge.hub.stats.connects, 1, 'the session survived');
+});
+
 test('a session replaced by another connection with the same certificate stops the hub with EDGE_HUB_REPLACED', async (t) => {
   const cloud = await fakeHub(t);
   const edge = await startEdge(cloud, t);

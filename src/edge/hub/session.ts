@@ -404,8 +404,16 @@ export class Session {
    */
   #keepalive(): void {
     const { keepaliveIntervalMs, deadAfterMs } = this.#d.timing;
+    const tickMs = Math.min(keepaliveIntervalMs, deadAfterMs / 3);
+    let lastTick = Date.now();
     const timer = setInterval(() => {
-      const silent = Date.now() - this.#lastReceived;
+      const now = Date.now();
+      // After this process itself stood still (a long GC pause, a suspended VM), timers run before
+      // the frames waiting unread in the socket: judge the hub only on time this side was awake,
+      // or a healthy session would be dropped for our own stall. Ping now; dead only if it stays silent.
+      if (now - lastTick > tickMs * 2) this.#lastReceived = Math.max(this.#lastReceived, now - keepaliveIntervalMs);
+      lastTick = now;
+      const silent = now - this.#lastReceived;
       if (silent >= deadAfterMs) {
         this.#log.warn('the hub is silent; dropping the connection', { silentMs: silent });
         this.#error ??= new Error(`no frame from the hub for ${silent} ms`);
@@ -413,7 +421,7 @@ export class Session {
       } else if (silent >= keepaliveIntervalMs) {
         this.#ws.ping();
       }
-    }, Math.min(keepaliveIntervalMs, deadAfterMs / 3));
+    }, tickMs);
     timer.unref();
     void this.#done.then(() => clearInterval(timer));
   }

@@ -10,6 +10,8 @@ import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import WebSocket from 'ws';
+import { STREAM_PATH, STREAM_SUBPROTOCOL } from '../../src/protocol/stream.ts';
 import { freePort } from './harness/cloud.ts';
 import { createToken, KedgeEdge, useEdgeCloud } from './harness/edge.ts';
 import { kubectl, kubectlPath, KUBECTL_VERSIONS, spawnKubectl } from './harness/kubectl.ts';
@@ -270,4 +272,44 @@ test('E2E_STREAM_TUNNEL_1: the tunnel comes back after the edge restarts, and an
   await waitPod('ticker', 'running again', running);
   const hi = await eventually(() => c.cloud.kubectlOk('1.27', ['exec', 'ticker', '-n', NS, '--', 'echo', 'back']), { timeoutMs: 15_000, what: 'exec after the restart' });
   assert.equal(hi, 'back\n');
+});
+
+test('E2E_STREAM_VERSIONS: exec and port-forward with kubectl 1.28 to 1.32 (SPDY, WebSocket exec, SPDY in a WebSocket)', async () => {
+  for (const v of ['1.28', '1.29', '1.30', '1.31', '1.32'] as const) {
+    assert.equal(await c.cloud.kubectlOk(v, ['exec', 'ticker', '-n', NS, '--', 'echo', v]), `${v}\n`);
+    const exit = await c.cloud.kubectl(v, ['exec', '-i', 'ticker', '-n', NS, '--', 'sh', '-c', 'read x; exit $x'], { stdin: '7\n' });
+    assert.equal(exit.code, 7, `${v}: ${exit.stderr}`);
+    const local = await freePort();
+    const pf = c.cloud.spawnKubectl(v, ['port-forward', '-n', NS, 'pod/web', `${local}:${webPort}`]);
+    try {
+      await pf.waitFor(/Forwarding from 127\.0\.0\.1/, 15_000);
+      assert.equal((await fetch(`http://127.0.0.1:${local}/`)).status, 200, v);
+    } finally {
+      await pf.stop();
+    }
+  }
+});
+
+test('E2E_STREAM_TUNNEL_2: only node certificates open a tunnel, and a node breaking its protocol loses only its own tunnel', async () => {
+  const url = `wss://127.0.0.1:${c.hubPort}${STREAM_PATH}`;
+  const ca = c.cloud.credentials.caPem;
+  const refused = async (options: WebSocket.ClientOptions): Promise<string> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, STREAM_SUBPROTOCOL, { ca, ...options });
+      ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      ws.once('error', (err) => resolve(err.message));
+      ws.once('open', () => resolve('open'));
+    });
+  assert.equal(await refused({ cert: c.cloud.admin.certPem, key: c.cloud.admin.keyPem }), '403', 'the admin is not a node');
+  assert.notEqual(await refused({}), 'open', 'no certificate, no tunnel');
+
+  // A second tunnel with the node's own certificate that sends garbage is cut off; the node's real tunnel is replaced by it, then comes back.
+  const id = await edge.identity();
+  const rogue = new WebSocket(url, STREAM_SUBPROTOCOL, { ca, cert: id.certPem, key: id.keyPem });
+  await once(rogue, 'open');
+  rogue.send(Buffer.from([99, 0, 0, 0, 1]));
+  const [code] = (await once(rogue, 'close')) as [number];
+  assert.equal(code, 4102);
+  const back = await eventually(() => c.cloud.kubectlOk('1.33', ['exec', 'ticker', '-n', NS, '--', 'echo', 'still here']), { timeoutMs: 40_000, intervalMs: 500, what: 'the edge to reconnect its tunnel' });
+  assert.equal(back, 'still here\n');
 });

@@ -19,8 +19,9 @@ const files = [...globSync('src/**/*.test.ts'), ...globSync('test/**/*.test.ts')
   .sort();
 
 if (patterns.length === 0) {
-  run('typecheck', 'npx', ['--no', 'tsc', '-p', 'tsconfig.json']);
-  run('lint', 'npx', ['--no', 'eslint', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts']);
+  // The tools' own entry points, on this Node.js (npx would read tsc's -p as its own --package).
+  run('typecheck', process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+  run('lint', process.execPath, ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts']);
 }
 if (files.length === 0) {
   console.error('no test files matched');

@@ -169,7 +169,8 @@ test('Edged runs a pod: env from values, ConfigMaps, Secrets and the downward AP
     assert.equal(cs.restartCount, 0);
     assert.match(cs.containerID ?? '', /^process:\/\/[a-f0-9]+$/);
     assert.ok(cs.state?.running?.startedAt);
-    await h.until('the env file', () => existsSync(join(out, 'labels')));
+    // The shell creates each file before it writes it: wait for the last one's content.
+    for (let i = 0; i < 200 && (await readFile(join(out, 'labels'), 'utf8').catch(() => '')) === ''; i++) await delay(25);
     assert.equal(await readFile(join(out, 'env'), 'utf8'), 'hello s3cret app app-x\n');
     assert.equal(await readFile(join(out, 'secret'), 'utf8'), 's3cret');
     assert.equal(await readFile(join(out, 'labels'), 'utf8'), 'app="demo"');

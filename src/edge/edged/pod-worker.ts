@@ -289,7 +289,7 @@ export class PodWorker {
       for (const c of pod.spec?.containers ?? []) {
         const latest = this.#inSandbox(current, c.name, sandbox.id);
         if (latest?.state === 'running') {
-          const why = this.#unhealthy.get(latest.id) ?? (latest.annotations[ANNOTATIONS.containerHash] !== containerHash(c) ? 'its definition changed' : undefined);
+          const why = this.#unhealthy.get(latest.id) ?? (latest.annotations[ANNOTATIONS.containerHash] !== containerHash(c) ? 'definition changed' : undefined);
           if (why === undefined) {
             live.add(latest.id);
             this.#ensureProbes(c, latest, ip);

@@ -134,12 +134,13 @@ test('Edged runs a pod: env from values, ConfigMaps, Secrets and the downward AP
           { name: 'config', configMap: { name: 'cfg' } },
           { name: 'secret', secret: { secretName: 'sec' } },
           { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+          { name: 'scratch', emptyDir: {} },
         ],
         containers: [
           {
             name: 'main',
             image: 'busybox',
-            command: ['sh', '-c', 'echo "$GREETING $TOKEN $POD $LITERAL" > out/env; cat etc/config/app.conf > out/conf; cat etc/secret/token > out/secret; cat etc/info/labels > out/labels; while true; do cat etc/config/app.conf > out/conf; sleep 0.2; done'],
+            command: ['sh', '-c', 'echo tmp > scratch/f; cp scratch/f out/scratch; echo "$GREETING $TOKEN $POD $LITERAL" > out/env; cat etc/config/app.conf > out/conf; cat etc/secret/token > out/secret; cat etc/info/labels > out/labels; while true; do cat etc/config/app.conf > out/conf; sleep 0.2; done'],
             env: [
               { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'greeting' } } },
               { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'sec', key: 'token' } } },
@@ -151,6 +152,7 @@ test('Edged runs a pod: env from values, ConfigMaps, Secrets and the downward AP
               { name: 'config', mountPath: '/etc/config' },
               { name: 'secret', mountPath: '/etc/secret' },
               { name: 'info', mountPath: '/etc/info' },
+              { name: 'scratch', mountPath: '/scratch' },
             ],
           },
         ],
@@ -173,6 +175,7 @@ test('Edged runs a pod: env from values, ConfigMaps, Secrets and the downward AP
     for (let i = 0; i < 200 && (await readFile(join(out, 'labels'), 'utf8').catch(() => '')) === ''; i++) await delay(25);
     assert.equal(await readFile(join(out, 'env'), 'utf8'), 'hello s3cret app app-x\n');
     assert.equal(await readFile(join(out, 'secret'), 'utf8'), 's3cret');
+    assert.equal(await readFile(join(out, 'scratch'), 'utf8'), 'tmp\n', 'an emptyDir');
     assert.equal(await readFile(join(out, 'labels'), 'utf8'), 'app="demo"');
     assert.ok(h.reasons().includes('Created') && h.reasons().includes('Started'));
 

@@ -11,10 +11,10 @@
 // Knobs (environment):
 //   KEDGE_BENCH_SCALE=0.1          node counts × scale (default 1: 1,000 then 5,000)
 //   KEDGE_BENCH_WORKERS=2          worker threads running the simulated nodes
-//   KEDGE_BENCH_IDLE_SECONDS=60    window over which idle uplink is measured
+//   KEDGE_BENCH_IDLE_SECONDS=60    window over which idle uplink is measured (0 skips it)
 //   KEDGE_BENCH_SETTLE_SECONDS=10  quiet time before each RSS reading
 //   KEDGE_BENCH_POD_RATE=50        pod creations per second during the latency run
-//   KEDGE_BENCH_POD_SECONDS=20     length of the latency run
+//   KEDGE_BENCH_POD_SECONDS=20     length of the latency run (0 skips it)
 //   KEDGE_BENCH_KEDGE=<path>       the kedge executable (default bin/kedge)
 //   KEDGE_BENCH_KEEP=1             keep the cloud's data dir
 //   KEDGE_BENCH_JSON=<path>        also write the figures as JSON
@@ -75,6 +75,10 @@ interface WorkerReport {
   readonly failures: Record<string, number>;
   /** Latest time (nowMs) any of its nodes left the ready state. */
   readonly lastDownAt: number;
+  /** When nodes left the ready state since the last report (nowMs). */
+  readonly downs: number[];
+  /** When nodes became ready since the last report (nowMs). */
+  readonly readies: number[];
   /** The worst event-loop delay of the worker since the last report, ms: how late it ran the nodes' work. */
   readonly loopDelayMaxMs: number;
   readonly loopDelayP99Ms: number;
@@ -156,6 +160,7 @@ class FixedCredentials implements HubCredentials {
 interface SimNode {
   readonly hub: EdgeHub;
   readyAt: number;
+  up: boolean;
 }
 
 function runEdgeWorker(): void {
@@ -168,6 +173,8 @@ function runEdgeWorker(): void {
   let latencies: number[] = [];
   let lastReadyAt = 0;
   let lastDownAt = 0;
+  let downs: number[] = [];
+  let readies: number[] = [];
   const failures = new Map<string, number>();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -178,11 +185,16 @@ function runEdgeWorker(): void {
     const statuses = new StatusTable(db);
     const outbox = new Outbox({ db, log: silentLogger() });
     const edgeHub = new EdgeHub({ nodeName: name, hub, credentials: new FixedCredentials(tls.get(name)!), sync: meta, statuses, outbox, log: new ReasonCounter(log.child({ node: name }), failures) });
-    const node: SimNode = { hub: edgeHub, readyAt: 0 };
+    const node: SimNode = { hub: edgeHub, readyAt: 0, up: false };
     edgeHub.onState((s) => {
-      if (s === 'offline' && node.readyAt > 0) lastDownAt = nowMs();
+      if (s === 'offline' && node.readyAt > 0 && node.up) {
+        lastDownAt = nowMs();
+        downs.push(lastDownAt);
+      }
+      node.up = s === 'ready';
       if (s !== 'ready') return;
       node.readyAt = nowMs();
+      readies.push(node.readyAt);
       lastReadyAt = Math.max(lastReadyAt, node.readyAt);
     });
     meta.subscribe((changes) => {
@@ -235,6 +247,8 @@ function runEdgeWorker(): void {
           ready,
           lastReadyAt,
           lastDownAt,
+          downs,
+          readies,
           wireBytesOut,
           wireBytesIn,
           connects,
@@ -245,6 +259,8 @@ function runEdgeWorker(): void {
           heapUsed: process.memoryUsage().heapUsed,
         };
         latencies = [];
+        downs = [];
+        readies = [];
         failures.clear();
         loopDelay.reset();
         return report;
@@ -361,6 +377,8 @@ class Fleet {
       latencies: all.flatMap((r) => r.latencies),
       failures: mergeCounts(all.map((r) => r.failures)),
       lastDownAt: Math.max(...all.map((r) => r.lastDownAt)),
+      downs: all.flatMap((r) => r.downs),
+      readies: all.flatMap((r) => r.readies),
       loopDelayMaxMs: Math.max(...all.map((r) => r.loopDelayMaxMs)),
       loopDelayP99Ms: Math.max(...all.map((r) => r.loopDelayP99Ms)),
       heapUsed: sum(all.map((r) => r.heapUsed)),
@@ -371,8 +389,9 @@ class Fleet {
    * Resolves once `count` nodes are ready; returns the time the last one became ready and why
    * sessions failed meanwhile. Prints progress every 5 s while it waits.
    */
-  async waitReady(count: number, timeoutMs: number, signal: AbortSignal, cloud?: Cloud): Promise<{ lastReadyAt: number; report: WorkerReport; failures: Record<string, number> }> {
+  async waitReady(count: number, timeoutMs: number, signal: AbortSignal, cloud?: Cloud): Promise<{ lastReadyAt: number; report: WorkerReport; failures: Record<string, number>; readies: number[] }> {
     const started = Date.now();
+    const readies: number[] = [];
     const deadline = started + timeoutMs;
     let failures: Record<string, number> = {};
     let lastPrint = started;
@@ -380,7 +399,8 @@ class Fleet {
     for (;;) {
       const r = await this.report();
       failures = mergeCounts([failures, r.failures]);
-      if (r.ready >= count) return { lastReadyAt: r.lastReadyAt, report: r, failures };
+      readies.push(...r.readies);
+      if (r.ready >= count) return { lastReadyAt: r.lastReadyAt, report: r, failures, readies };
       if (Date.now() > deadline || signal.aborted) throw new Error(`${r.ready} of ${count} nodes ready after ${timeoutMs} ms; failures: ${JSON.stringify(failures)}`);
       if (Date.now() - lastPrint >= 5000) {
         const now = cloud?.cpuSeconds() ?? 0;
@@ -573,12 +593,15 @@ export default async function hubBench(ctx: BenchContext): Promise<void> {
     ] as const) {
       if (to <= from) continue;
       const cpu0 = cloud.cpuSeconds();
+      const benchCpu0 = process.cpuUsage();
       t = nowMs();
       await fleet.connect(hub, Fleet.names(from, to));
       console.log(`\n${label}. connecting ${fmtInt(to - from)} nodes (to ${fmtInt(to)}):`);
       const done = await fleet.waitReady(to + 1, 300_000, ctx.signal, cloud);
       const ms = done.lastReadyAt - t;
-      console.log(`    cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
+      const each = done.readies.map((r) => r - t);
+      const benchCpu = process.cpuUsage(benchCpu0);
+      console.log(`    per node, connect to in sync: p50 ${fmtMs(percentile(each, 50))}, p90 ${fmtMs(percentile(each, 90))}, p99 ${fmtMs(percentile(each, 99))}, max ${fmtMs(Math.max(...each))}; CPU: cloud ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s, simulated nodes ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s`);
       printFailures(done.failures);
       add(`${fmtInt(to)} nodes connected and in sync`, ms, `${secs(ms)} for ${fmtInt(to - from)} new nodes`, to === large ? '≤ 60 s' : '', to === large ? ms <= 60_000 : undefined);
       await sleep(settleSeconds * 1000);
@@ -588,75 +611,87 @@ export default async function hubBench(ctx: BenchContext): Promise<void> {
     }
 
     // 4. Idle uplink: leases (and pongs) only.
-    const before = await fleet.report();
-    const idleStart = performance.now();
-    const idleCpu = cloud.cpuSeconds();
-    const benchCpu = process.cpuUsage();
-    await sleep(idleSeconds * 1000);
-    const afterIdle = await fleet.report();
-    const idleS = (performance.now() - idleStart) / 1000;
-    const benchUsed = process.cpuUsage(benchCpu);
-    console.log(`\n    while idle: cloud CPU ${(((cloud.cpuSeconds() - idleCpu) * 100) / idleS).toFixed(1)}%, simulated nodes CPU ${((benchUsed.user + benchUsed.system) / 10_000 / idleS).toFixed(1)}%, their JS heap ${fmtBytes(afterIdle.heapUsed)}`);
-    const perNodeBps = ((afterIdle.wireBytesOut - before.wireBytesOut) * 8) / idleS / afterIdle.nodes;
-    console.log(`\n4. idle uplink over ${idleS.toFixed(0)} s (TLS records and WebSocket frames; TCP/IP headers not counted):`);
-    add('uplink per idle node', perNodeBps, `${(perNodeBps / 1000).toFixed(3)} kbit/s (${((afterIdle.wireBytesOut - before.wireBytesOut) / afterIdle.nodes / idleS).toFixed(1)} B/s)`, '≤ 0.25 kbit/s', perNodeBps <= 250);
-    const downBps = ((afterIdle.wireBytesIn - before.wireBytesIn) * 8) / idleS / afterIdle.nodes;
-    add('downlink per idle node', downBps, `${(downBps / 1000).toFixed(3)} kbit/s`, '', undefined);
+    if (idleSeconds > 0) {
+      const before = await fleet.report();
+      const idleStart = performance.now();
+      const idleCpu = cloud.cpuSeconds();
+      const benchCpu = process.cpuUsage();
+      await sleep(idleSeconds * 1000);
+      const afterIdle = await fleet.report();
+      const idleS = (performance.now() - idleStart) / 1000;
+      const benchUsed = process.cpuUsage(benchCpu);
+      console.log(`\n    while idle: cloud CPU ${(((cloud.cpuSeconds() - idleCpu) * 100) / idleS).toFixed(1)}%, simulated nodes CPU ${((benchUsed.user + benchUsed.system) / 10_000 / idleS).toFixed(1)}%, their JS heap ${fmtBytes(afterIdle.heapUsed)}`);
+      const perNodeBps = ((afterIdle.wireBytesOut - before.wireBytesOut) * 8) / idleS / afterIdle.nodes;
+      console.log(`\n4. idle uplink over ${idleS.toFixed(0)} s (TLS records and WebSocket frames; TCP/IP headers not counted):`);
+      add('uplink per idle node', perNodeBps, `${(perNodeBps / 1000).toFixed(3)} kbit/s (${((afterIdle.wireBytesOut - before.wireBytesOut) / afterIdle.nodes / idleS).toFixed(1)} B/s)`, '≤ 0.25 kbit/s', perNodeBps <= 250);
+      const downBps = ((afterIdle.wireBytesIn - before.wireBytesIn) * 8) / idleS / afterIdle.nodes;
+      add('downlink per idle node', downBps, `${(downBps / 1000).toFixed(3)} kbit/s`, '', undefined);
+    }
 
     // 5. Object-to-edge latency under a stream of pod creations.
-    const cred = readKubeconfig(join(cloud.dataDir, 'kubeconfig'));
-    const api = new ApiClient(cred, { maxSockets: 16 });
-    expectStatus(await api.request('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })), [201, 409], 'create namespace');
-    await fleet.report();
-    const total = Math.round(podRate * podSeconds);
-    const names = Fleet.names(0, large);
-    const streamStart = performance.now();
-    const creates: Promise<void>[] = [];
-    for (let i = 0; i < total && !ctx.signal.aborted; i++) {
-      const due = streamStart + (i * 1000) / podRate;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      const pod = JSON.parse(podJson(NS, `p-${i}`, i, { [SENT_ANNOTATION]: String(nowMs()) })) as { spec: Record<string, unknown> };
-      pod.spec['nodeName'] = names[(i * 7919) % names.length];
-      creates.push(api.request('POST', podsPath(NS), JSON.stringify(pod)).then((r) => expectStatus(r, [201], 'create pod')));
+    if (podSeconds > 0 && podRate > 0) {
+      const cred = readKubeconfig(join(cloud.dataDir, 'kubeconfig'));
+      const api = new ApiClient(cred, { maxSockets: 16 });
+      expectStatus(await api.request('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })), [201, 409], 'create namespace');
+      await fleet.report();
+      const total = Math.round(podRate * podSeconds);
+      const names = Fleet.names(0, large);
+      const streamStart = performance.now();
+      const creates: Promise<void>[] = [];
+      for (let i = 0; i < total && !ctx.signal.aborted; i++) {
+        const due = streamStart + (i * 1000) / podRate;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        const pod = JSON.parse(podJson(NS, `p-${i}`, i, { [SENT_ANNOTATION]: String(nowMs()) })) as { spec: Record<string, unknown> };
+        pod.spec['nodeName'] = names[(i * 7919) % names.length];
+        creates.push(api.request('POST', podsPath(NS), JSON.stringify(pod)).then((r) => expectStatus(r, [201], 'create pod')));
+      }
+      const latencies: number[] = [];
+      let workerDelay = 0;
+      const collect = async (): Promise<void> => {
+        const r = await fleet.report();
+        latencies.push(...r.latencies);
+        workerDelay = Math.max(workerDelay, r.loopDelayMaxMs);
+      };
+      const collector = setInterval(() => void collect(), 1000);
+      const streamCpu = cloud.cpuSeconds();
+      await Promise.all(creates);
+      clearInterval(collector);
+      const deadline = Date.now() + 30_000;
+      while (latencies.length < total && Date.now() < deadline) {
+        await collect();
+        await sleep(200);
+      }
+      api.close();
+      console.log(`\n5. object-to-edge latency: ${fmtInt(total)} pods at ${podRate}/s over ${fmtInt(large)} nodes, ${fmtInt(latencies.length)} delivered (create → persisted at the edge)`);
+      console.log(`    cloud CPU ${(((cloud.cpuSeconds() - streamCpu) * 100) / podSeconds).toFixed(1)}% during the stream; worker event-loop delay up to ${fmtMs(workerDelay)}`);
+      add('object-to-edge p50', percentile(latencies, 50), fmtMs(percentile(latencies, 50)), '', undefined);
+      add('object-to-edge p99', percentile(latencies, 99), fmtMs(percentile(latencies, 99)), '< 250 ms', percentile(latencies, 99) < 250 && latencies.length === total);
     }
-    const latencies: number[] = [];
-    let workerDelay = 0;
-    const collect = async (): Promise<void> => {
-      const r = await fleet.report();
-      latencies.push(...r.latencies);
-      workerDelay = Math.max(workerDelay, r.loopDelayMaxMs);
-    };
-    const collector = setInterval(() => void collect(), 1000);
-    const streamCpu = cloud.cpuSeconds();
-    await Promise.all(creates);
-    clearInterval(collector);
-    const deadline = Date.now() + 30_000;
-    while (latencies.length < total && Date.now() < deadline) {
-      await collect();
-      await sleep(200);
-    }
-    api.close();
-    console.log(`\n5. object-to-edge latency: ${fmtInt(total)} pods at ${podRate}/s over ${fmtInt(large)} nodes, ${fmtInt(latencies.length)} delivered (create → persisted at the edge)`);
-    console.log(`    cloud CPU ${(((cloud.cpuSeconds() - streamCpu) * 100) / podSeconds).toFixed(1)}% during the stream; worker event-loop delay up to ${fmtMs(workerDelay)}`);
-    add('object-to-edge p50', percentile(latencies, 50), fmtMs(percentile(latencies, 50)), '', undefined);
-    add('object-to-edge p99', percentile(latencies, 99), fmtMs(percentile(latencies, 99)), '< 250 ms', percentile(latencies, 99) < 250 && latencies.length === total);
 
     // 6. Reconnect storm: kill -9 the cloud under the whole fleet.
     await sleep(2000);
     const connectsBefore = (await fleet.report()).connects;
+    await fleet.report();
     const killedAt = nowMs();
     await cloud.crash();
     console.log(`\n    kill -9 took ${fmtMs(nowMs() - killedAt)} to end the cloud process`);
-    for (let i = 0; i < 600 && (await fleet.report()).ready > 0; i++) await sleep(100);
-    console.log(`    every node noticed the cloud's death within ${fmtMs((await fleet.report()).lastDownAt - killedAt)}`);
+    const downs: number[] = [];
+    for (let i = 0; i < 600; i++) {
+      const r = await fleet.report();
+      downs.push(...r.downs.map((d) => d - killedAt));
+      if (r.ready === 0) break;
+      await sleep(100);
+    }
+    console.log(`    nodes noticed the cloud's death after p50 ${fmtMs(percentile(downs, 50))}, p90 ${fmtMs(percentile(downs, 90))}, p99 ${fmtMs(percentile(downs, 99))}, max ${fmtMs(Math.max(...downs))}`);
     await sleep(Math.max(0, killedAt + 2000 - nowMs()));
     const stormSpawn = cloud.start();
     const stormReady = await cloud.ready(120_000);
     const cpu0 = cloud.cpuSeconds();
     console.log(`\n6. reconnect storm: ${fmtInt(large + 1)} nodes after kill -9 of the cloud (restart to /readyz ${secs(stormReady - stormSpawn)}):`);
     const storm = await fleet.waitReady(large + 1, 300_000, ctx.signal, cloud);
-    console.log(`    ${fmtInt(storm.report.connects - connectsBefore)} reconnects; cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
+    const stormEach = storm.readies.map((r) => r - stormReady);
+    console.log(`    per node, /readyz to in sync: p50 ${fmtMs(percentile(stormEach, 50))}, p90 ${fmtMs(percentile(stormEach, 90))}, p99 ${fmtMs(percentile(stormEach, 99))}; ${fmtInt(storm.report.connects - connectsBefore)} reconnects; cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
     printFailures(storm.failures);
     add('storm: all nodes in sync again', storm.lastReadyAt - stormReady, `${secs(storm.lastReadyAt - stormReady)} after /readyz (${secs(storm.lastReadyAt - stormSpawn)} after the restart began)`, '≤ 60 s', storm.lastReadyAt - stormReady <= 60_000);
     await sleep(settleSeconds * 1000);

@@ -148,7 +148,8 @@ export class KedgeEdge {
   #launch(sub: readonly string[]): void {
     const generation = ++this.#generation;
     this.#log += `----- kedge edge start #${generation} (${this.nodeName}, data dir ${this.dataDir}) -----\n`;
-    const child = spawn(KEDGE_BIN, ['edge', ...sub, '--data-dir', this.dataDir, '--metaserver-port', String(this.metaServerPort), ...this.#args], {
+    // A free port for the EventBus too: several edges run side by side in one test file.
+    const child = spawn(KEDGE_BIN, ['edge', ...sub, '--data-dir', this.dataDir, '--metaserver-port', String(this.metaServerPort), '--mqtt-port', '0', ...this.#args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, HOME: this.dataDir },
     });

@@ -28,7 +28,8 @@ function podManifest(name: string, extra: Record<string, string> = {}): string {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: NS, labels: { app: 'sync', ...extra }, annotations: { 'kedge.test/padding': 'x'.repeat(2000) } },
-    spec: { nodeName: edge.nodeName, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
+    // No command: the pods must not start host processes (with the process runtime, Edged would run them).
+    spec: { nodeName: edge.nodeName, containers: [{ name: 'c', image: 'busybox' }] },
   });
 }
 

@@ -17,6 +17,8 @@ interface Held {
   readonly namespace: string | undefined;
   readonly name: string;
   readonly resourceVersion: string;
+  /** For devices this session sent: everything but the status (see {@link deviceContent}). */
+  readonly content?: string;
 }
 
 /** A sent upsert or delete waiting for its ack. */
@@ -61,6 +63,21 @@ const ACK_SAMPLE = 10_000;
 
 /** Upserts encode the same object for every node that holds it: encode once per object version. */
 const encodedObjects = new WeakMap<KubeObject, string>();
+const deviceContents = new WeakMap<KubeObject, string>();
+
+/**
+ * A Device without what changes when its edge's reports are written (status, resourceVersion,
+ * managedFields): equal for two versions that differ only in status.
+ */
+function deviceContent(obj: KubeObject): string {
+  let c = deviceContents.get(obj);
+  if (c === undefined) {
+    const { resourceVersion: _rv, managedFields: _mf, ...metadata } = obj.metadata;
+    c = JSON.stringify([metadata, obj['spec']]);
+    deviceContents.set(obj, c);
+  }
+  return c;
+}
 
 function encodeForEdge(obj: KubeObject): string {
   let json = encodedObjects.get(obj);
@@ -181,7 +198,17 @@ export class NodeSession {
     const desired = this.#index.desiredFor(this.node);
     let upserts: DesiredObject[] | undefined;
     for (const [uid, d] of desired) {
-      if (this.#held.get(uid)?.resourceVersion !== d.object.metadata.resourceVersion) (upserts ??= []).push(d);
+      const held = this.#held.get(uid);
+      const rv = d.object.metadata.resourceVersion ?? '';
+      if (held?.resourceVersion === rv) continue;
+      if (d.kind === 'devices' && held?.content !== undefined && held.content === deviceContent(d.object)) {
+        // Only the status changed: the edge's own reports written back. Its copy's status is stale,
+        // but the twins are the edge's to tell; echoing every report would cost the edge a write.
+        // The next inventory after a reconnect names the older version and gets the device again.
+        this.#held.set(uid, { ...held, resourceVersion: rv });
+        continue;
+      }
+      (upserts ??= []).push(d);
     }
     if (upserts !== undefined) {
       upserts.sort((a, b) => SEND_ORDER.indexOf(a.kind) - SEND_ORDER.indexOf(b.kind));
@@ -203,7 +230,7 @@ export class NodeSession {
     const resource = { kind: d.kind, ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}), name: meta.name ?? '', uid };
     // The envelope around a pre-encoded object: the same bytes encodeEnvelope would produce.
     const frame = `{"v":1,"header":${JSON.stringify({ id, timestamp: Date.now(), resourceVersion })},"route":${JSON.stringify({ source: 'cloud', group: 'resource', operation: 'upsert', resource })},"content":${encodeForEdge(d.object)}}`;
-    this.#held.set(uid, { kind: d.kind, namespace: meta.namespace, name: resource.name, resourceVersion });
+    this.#held.set(uid, { kind: d.kind, namespace: meta.namespace, name: resource.name, resourceVersion, ...(d.kind === 'devices' ? { content: deviceContent(d.object) } : {}) });
     this.#track(id, { uid, resourceVersion, sentAt: performance.now() });
     this.#sendFrame(frame);
   }

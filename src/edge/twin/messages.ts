@@ -209,9 +209,12 @@ function malformed(message: string): never {
   throw new TwinError('TWIN_MALFORMED', message);
 }
 
+/** The largest membership message a mapper parses: a whole node's devices, about 1 KiB each. */
+export const MAX_MEMBERSHIP_BYTES = 64 * 1024 * 1024;
+
 /** Parses JSON into an object; an empty payload is `{}` (KubeEdge's `membership/get` may be sent bare). */
-function object(payload: Buffer): Record<string, unknown> {
-  if (payload.length > MAX_PAYLOAD_BYTES) malformed(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+function object(payload: Buffer, max = MAX_PAYLOAD_BYTES): Record<string, unknown> {
+  if (payload.length > max) malformed(`payload of ${payload.length} bytes exceeds ${max}`);
   if (payload.length === 0) return {};
   let v: unknown;
   try {
@@ -371,7 +374,7 @@ function membershipDevice(v: unknown, what: string): MembershipDevice {
  * @throws {TwinError} `TWIN_MALFORMED`
  */
 export function decodeMembershipResult(payload: Buffer): MembershipResult {
-  const v = object(payload);
+  const v = object(payload, MAX_MEMBERSHIP_BYTES);
   const devices = v['devices'];
   if (!Array.isArray(devices)) malformed('devices must be a list');
   return { ...base(v), devices: devices.map((d: unknown, i) => membershipDevice(d, `devices[${i}]`)) };
@@ -382,7 +385,7 @@ export function decodeMembershipResult(payload: Buffer): MembershipResult {
  * @throws {TwinError} `TWIN_MALFORMED`
  */
 export function decodeMembershipUpdate(payload: Buffer): MembershipUpdate {
-  const v = object(payload);
+  const v = object(payload, MAX_MEMBERSHIP_BYTES);
   const added = v['added_devices'] ?? [];
   const removed = v['removed_devices'] ?? [];
   if (!Array.isArray(added) || !Array.isArray(removed)) malformed('added_devices and removed_devices must be lists');

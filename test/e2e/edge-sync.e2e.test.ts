@@ -117,7 +117,8 @@ test('E2E_EDGE_SYNC_2: an edge killed while 50 of its objects change converges o
   edge.start();
   const sync = await edge.waitForSync(syncsBefore);
   await converged('the edge to hold exactly the cloud\'s pods');
-  assert.deepEqual(new Map([...edgePods()].sort()), new Map([...want].sort()));
+  // Names, not versions: once back, Edged reports the pods' statuses, which moves their versions on.
+  assert.deepEqual([...edgePods().keys()].sort(), [...want.keys()].sort());
 
   // The inventory exchange carried the 50 changes (the Node may have changed too), not the 105 pods again.
   assert.ok(sync.received >= 50 && sync.received <= 52, `received ${sync.received} upserts and deletes`);

@@ -1,5 +1,7 @@
 import { watch } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { EdgeError } from '../errors.ts';
 import type { LogEntry, LogOptions } from './runtime.ts';
 
 /**
@@ -188,4 +190,22 @@ function waitForChange(path: string, pollMs: number, signal?: AbortSignal): Prom
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * The log of the instance before the one at `current` (`<dir>/<n>.log`): the highest-numbered
+ * file below it.
+ * @throws {EdgeError} `EDGE_RUNTIME_NOT_FOUND` when there is none
+ */
+export async function previousLog(current: string): Promise<string> {
+  const dir = dirname(current);
+  const n = parseInt(basename(current), 10);
+  const earlier = (await readdir(dir).catch(() => []))
+    .map((f) => /^(\d+)\.log$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .filter((k) => Number.isNaN(n) || k < n)
+    .sort((a, b) => b - a);
+  if (earlier.length === 0) throw new EdgeError('EDGE_RUNTIME_NOT_FOUND', `no log of a previous instance in ${dir}`);
+  return join(dir, `${earlier[0]!}.log`);
 }

@@ -9,8 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../../../errors/platform-error.ts';
 import type { Logger } from '../../../log/logger.ts';
 import { EdgeError } from '../../errors.ts';
-import { previousLog } from '../cri/cri-runtime.ts';
-import { CriLogEncoder, readCriLog } from '../cri-log.ts';
+import { CriLogEncoder, previousLog, readCriLog } from '../cri-log.ts';
 import { groupMembers, processStartTime } from './proc.ts';
 import type {
   ContainerConfig,

@@ -16,11 +16,10 @@ import { MetaServer } from './meta/meta-server.ts';
 import { readHostFacts } from './node/host.ts';
 import { DeviceTwin } from './twin/device-twin.ts';
 import { NodeAgent } from './node/node-agent.ts';
-import { ManagedContainerd } from './containerd/managed.ts';
 import { Edged } from './edged/edged.ts';
 import { EdgeStream } from './stream/edge-stream.ts';
 import type { PodDeletionSink } from './edged/pod-worker.ts';
-import { openRuntime } from './runtime/select.ts';
+import { openRuntime, type OpenedRuntime } from './runtime/select.ts';
 import { KEDGE_VERSION } from './version.ts';
 
 /** A running edge, as the CLI and `kedge up` see it. */
@@ -111,7 +110,7 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
   nodeLog.info('2. opening edge.db', { path: join(config.dataDir, 'edge.db') });
   const db = openEdgeDatabase(join(config.dataDir, 'edge.db'));
   let started: EdgeHub | undefined;
-  let containerd: ManagedContainerd | undefined;
+  let opened: OpenedRuntime | undefined;
   try {
     nodeLog.info('3. starting MetaManager');
     const meta = new MetaManager({ db, log: nodeLog.child({ component: 'metamanager' }) });
@@ -135,11 +134,8 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     started = hub;
 
     nodeLog.info('9. opening the container runtime', { runtime: config.runtime, managedContainerd: config.managedContainerd });
-    if (config.managedContainerd) {
-      containerd = new ManagedContainerd({ dir: join(config.dataDir, 'containerd'), log: nodeLog.child({ component: 'containerd' }) });
-      await containerd.start(lifetime.signal);
-    }
-    const { runtime, versionString } = await openRuntime({ mode: config.runtime, endpoint: containerd?.endpoint ?? config.containerRuntimeEndpoint, dataDir: config.dataDir, kedgeVersion: KEDGE_VERSION, log: nodeLog.child({ component: 'runtime' }), signal: lifetime.signal });
+    opened = await openRuntime({ mode: config.runtime, managedContainerd: config.managedContainerd, endpoint: config.containerRuntimeEndpoint, dataDir: config.dataDir, kedgeVersion: KEDGE_VERSION, log: nodeLog.child({ component: 'runtime' }), signal: lifetime.signal });
+    const { runtime, versionString } = opened;
     const host = (): ReturnType<typeof readHostFacts> => readHostFacts({ kedgeVersion: KEDGE_VERSION, containerRuntimeVersion: versionString });
 
     nodeLog.info('10. starting the node agent');
@@ -175,7 +171,7 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
         await streams.done;
         await edged.done;
         runtime.close();
-        await containerd?.done;
+        await opened?.done;
         signal.removeEventListener('abort', onAbort);
         db.close();
         nodeLog.info('edge stopped');
@@ -187,7 +183,7 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     signal.removeEventListener('abort', onAbort);
     // The hub may be mid-write: edge.db closes only once it has stopped.
     await started?.done.catch(() => undefined);
-    await containerd?.done;
+    await opened?.done;
     db.close();
     throw err;
   }

@@ -14,7 +14,7 @@ const noRuntime = {} as Runtime;
 test('httpGet probes: 2xx and 3xx succeed, others fail with the status; named ports; headers; a silent server times out', async () => {
   const seen: (string | undefined)[] = [];
   const server = createHttpServer((req, res) => {
-    seen.push(req.headers['x-probe']);
+    seen.push(req.headers['x-probe'] as string | undefined);
     if (req.url === '/slow') return;
     res.writeHead(req.url === '/ok' ? 200 : req.url === '/moved' ? 302 : 500).end();
   });

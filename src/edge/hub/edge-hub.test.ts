@@ -251,6 +251,18 @@ test('the certificate is renewed over the session once most of its lifetime has 
   assert.equal(edge.hub.stats.connects, 1, 'the session stayed up');
 });
 
+test('a short-lived renewed certificate is not renewed again at once (issued certificates start in the past)', async (t) => {
+  const cloud = await fakeHub(t);
+  // One-minute certificates, backdated by the signer: each looks mostly used when it arrives.
+  cloud.behaviour.renewValidityDays = 1 / 1440;
+  const credentials = new MemoryCredentials(await cloud.nodeTls('edge-1', 1 / 1440));
+  const edge = await startEdge(cloud, t, {}, openEdgeDatabase(':memory:'), credentials);
+  await edge.hub.whenReady();
+  await waitFor(() => credentials.replaced === 1);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(credentials.replaced, 1, 'renewed once, then left alone for half its remaining life');
+});
+
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {

@@ -45,6 +45,12 @@ export class CertificateRotation {
   /** The certificate the due time was computed for, and that time. */
   #plan: { cert: string; dueAt: number } | undefined;
   #retryAt = 0;
+  /**
+   * Not before this (ms since the epoch): half the remaining life of the certificate renewed last.
+   * Issued certificates start a few minutes in the past (clock skew), so a short-lived one can look
+   * "mostly used" the moment it arrives; without this floor it would be renewed again at once, forever.
+   */
+  #settledUntil = 0;
   #running = false;
   #check: (() => void) | undefined;
 
@@ -62,7 +68,7 @@ export class CertificateRotation {
       const lifetime = info.notAfter.getTime() - info.notBefore.getTime();
       this.#plan = { cert, dueAt: info.notBefore.getTime() + lifetime * (0.7 + 0.2 * this.#random()) };
     }
-    return Math.max(this.#plan.dueAt, this.#retryAt);
+    return Math.max(this.#plan.dueAt, this.#retryAt, this.#settledUntil);
   }
 
   /**
@@ -137,6 +143,7 @@ export class CertificateRotation {
     }
     await credentials.replace(certificate, keyPem);
     this.#retryAt = 0;
+    this.#settledUntil = this.#now() + (info.notAfter.getTime() - this.#now()) / 2;
     log.info('node certificate renewed', { notAfter: info.notAfter.toISOString(), serial: info.serialNumber });
   }
 }

@@ -43,6 +43,8 @@ export interface FakeHubBehaviour {
   withholdSynced: boolean;
   /** Do not answer pings (ws answers them automatically unless the socket is paused). */
   deaf: boolean;
+  /** Lifetime of certificates issued on rotation, days. */
+  renewValidityDays: number;
 }
 
 /** A fake cloud: CA, serving certificate and the WSS hub. */
@@ -52,7 +54,7 @@ export class FakeHub {
   readonly connections: FakeConnection[] = [];
   /** uid → object: what every node should hold. */
   readonly desired = new Map<string, FakeObject>();
-  readonly behaviour: FakeHubBehaviour = { silent: false, refuseWith: undefined, withholdSynced: false, deaf: false };
+  readonly behaviour: FakeHubBehaviour = { silent: false, refuseWith: undefined, withholdSynced: false, deaf: false, renewValidityDays: 30 };
   #server: https.Server | undefined;
   #wss: WebSocketServer | undefined;
   #port = 0;
@@ -212,7 +214,7 @@ export class FakeHub {
         }
         if (env.route.operation === 'csr') {
           const csr = (env.content as Contents['csr']).csr;
-          void signCsr(this.ca, csr, { commonName: `system:node:${c.node}`, organizations: ['system:nodes'], usages: ['client auth'], validityDays: 30 }).then((certificate) =>
+          void signCsr(this.ca, csr, { commonName: `system:node:${c.node}`, organizations: ['system:nodes'], usages: ['client auth'], validityDays: this.behaviour.renewValidityDays }).then((certificate) =>
             this.#send(c, encodeEnvelope(envelope('cloud', 'hub', 'response', { certificate, caCertificate: this.ca.certPem }, { parentId: env.header.id }))),
           );
           return;

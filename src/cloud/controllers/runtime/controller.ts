@@ -17,7 +17,8 @@ export interface Reconciler {
 
 /**
  * Runs a reconciler: `workers` loops take keys from a de-duplicating work queue; errors requeue
- * with exponential back-off, conflicts (409) at once, since they only mean the cache was behind.
+ * with exponential back-off (conflicts too: they only mean the cache was behind, and the first
+ * retry comes after a few milliseconds).
  */
 export class Controller {
   readonly queue: WorkQueue<string>;
@@ -53,7 +54,10 @@ export class Controller {
       } catch (err) {
         if (signal.aborted) return;
         if (hasCode(err, 'API_CONFLICT')) {
-          this.queue.add(key);
+          // The cache was behind: look again once it has caught up. Through the back-off (a few ms at
+          // first) rather than at once, so a retry never starves the event loop the cache update
+          // needs (writes are acknowledged and published from a later turn of it).
+          this.queue.addRateLimited(key);
         } else {
           this.#log.warn('reconcile failed; retrying', { controller: this.#reconciler.name, key, retries: this.queue.retries(key), err: describeError(err) });
           this.queue.addRateLimited(key);

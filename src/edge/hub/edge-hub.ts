@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SecureContext } from 'node:tls';
 import { describeError } from '../../errors/platform-error.ts';
+import { parseNodeCertificate } from '../../pki/index.ts';
 import type { Logger } from '../../log/logger.ts';
 import { HUB_CLOSE_POLICY, HUB_CLOSE_REPLACED } from '../../protocol/envelope.ts';
 import { EdgeError } from '../errors.ts';
@@ -102,7 +103,8 @@ export class EdgeHub {
   readonly #stateListeners = new Set<(state: HubState) => void>();
   #state: HubState = 'offline';
   #session: Session | undefined;
-  #context: { context: SecureContext; cert: string } | undefined;
+  #context: { context: SecureContext; cert: string; notAfter: number } | undefined;
+  #expiredWarnings = 0;
   #lease: number | undefined;
   #connects = 0;
   #closedTotals = { wireBytesIn: 0, wireBytesOut: 0, frameBytesIn: 0, frameBytesOut: 0 };
@@ -265,7 +267,18 @@ export class EdgeHub {
 
   #secureContext(): SecureContext {
     const tls = this.#o.credentials.current();
-    if (this.#context?.cert !== tls.cert) this.#context = { context: secureContextFor(tls), cert: tls.cert };
+    if (this.#context?.cert !== tls.cert) {
+      this.#context = { context: secureContextFor(tls), cert: tls.cert, notAfter: parseNodeCertificate(tls.cert).validToDate.getTime() };
+      this.#expiredWarnings = 0;
+    }
+    // An edge offline for longer than its certificate lives cannot rotate it: say so plainly (now
+    // and then) instead of only failing handshakes; it keeps trying in case the clock is wrong.
+    if (this.#context.notAfter < Date.now() && this.#expiredWarnings++ % 20 === 0) {
+      this.#log.error('the node certificate has expired; the hub will refuse it. Join again: kedge edge join --cloud <host> --token <token> with a new --data-dir', {
+        code: 'EDGE_STATE_INVALID',
+        notAfter: new Date(this.#context.notAfter).toISOString(),
+      });
+    }
     return this.#context.context;
   }
 }

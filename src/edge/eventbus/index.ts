@@ -3,11 +3,9 @@ import type { Logger } from '../../log/logger.ts';
 import type { EventBus } from './bus.ts';
 import { isLoopback, loadOrCreateCredentials } from './credentials.ts';
 import { EmbeddedBroker } from './embedded-broker.ts';
-import { ExternalBus } from './external-bus.ts';
 
 export { topicMatches, type BusHandler, type EventBus, type PublishOptions } from './bus.ts';
 export { EmbeddedBroker } from './embedded-broker.ts';
-export { ExternalBus } from './external-bus.ts';
 export { MQTT_USERNAME } from './credentials.ts';
 
 /** The EventBus settings of the edge's config. */
@@ -31,6 +29,8 @@ export interface EventBusConfig {
  */
 export async function startEventBus(config: EventBusConfig, log: Logger, signal: AbortSignal): Promise<EventBus> {
   if (config.mqttExternal !== undefined) {
+    // The MQTT client library costs an edge on the embedded broker ~10 MB it would never use.
+    const { ExternalBus } = await import('./external-bus.ts');
     const bus = new ExternalBus({ url: config.mqttExternal, clientId: `kedge-edge-${config.nodeName}`.slice(0, 64), log });
     await bus.start(signal);
     return bus;

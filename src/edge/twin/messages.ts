@@ -409,17 +409,3 @@ export function decodeTwinDelta(payload: Buffer): TwinDelta {
   if (!isJsonObject(delta) || !Object.values(delta).every((d) => typeof d === 'string')) malformed('delta must map property names to strings');
   return { ...base(v), twin: msgTwins(v['twin'], 'twin'), delta: delta as Record<string, string> };
 }
-
-/** A twin/update/result as a mapper sees it: either the applied twins or an error. */
-export type UpdateResult = { readonly ok: true; readonly event_id: string } | { readonly ok: false; readonly event_id: string; readonly code: number; readonly reason: string; readonly error: string };
-
-/**
- * Decodes `twin/update/result` or `state/update/result` (mapper side).
- * @throws {TwinError} `TWIN_MALFORMED`
- */
-export function decodeUpdateResult(payload: Buffer): UpdateResult {
-  const v = object(payload);
-  const b = base(v);
-  if (typeof v['code'] === 'number') return { ok: false, event_id: b.event_id, code: v['code'], reason: typeof v['reason'] === 'string' ? v['reason'] : '', error: typeof v['error'] === 'string' ? v['error'] : '' };
-  return { ok: true, event_id: b.event_id };
-}

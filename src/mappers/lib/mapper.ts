@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
-import { decodeMembershipResult, decodeMembershipUpdate, decodeTwinDelta, decodeUpdateResult, topics, type MembershipDevice } from '../../edge/twin/messages.ts';
+import { decodeMembershipResult, decodeMembershipUpdate, decodeTwinDelta, topics, type MembershipDevice } from '../../edge/twin/messages.ts';
 import { DeviceRunner, type RunnerStats } from './device-runner.ts';
 import type { DeviceDriver } from './driver.ts';
 
@@ -25,7 +25,6 @@ export interface MapperOptions {
 }
 
 const DEVICE_DELTA = '$hw/events/device/+/+/twin/update/delta';
-const DEVICE_RESULT = '$hw/events/device/+/+/twin/update/result';
 const DEVICE_TOPIC = /^\$hw\/events\/device\/([^/]+)\/([^/]+)\//;
 
 /**
@@ -33,8 +32,7 @@ const DEVICE_TOPIC = /^\$hw\/events\/device\/([^/]+)\/([^/]+)\//;
  * topics instead of DMI's gRPC). It connects to the EventBus, asks for this node's devices
  * (`membership/get`, again on every reconnect until answered), runs a {@link DeviceRunner} for each
  * device of its protocol, follows `membership/updated` (devices added, changed: restarted; removed:
- * stopped), hands desired values from `.../twin/update/delta` to their runner, and logs updates the
- * edge refused.
+ * stopped), and hands desired values from `.../twin/update/delta` to their runner.
  */
 export class Mapper {
   readonly #o: MapperOptions;
@@ -107,7 +105,9 @@ export class Mapper {
   #onConnect(client: MqttClient): void {
     this.#log.info('connected to the EventBus', { url: this.#o.mqttUrl, node: this.#o.nodeName, protocol: this.#o.driver.protocol });
     const node = this.#o.nodeName;
-    client.subscribe([topics.membershipGetResult(node), topics.membershipUpdated(node), DEVICE_DELTA, DEVICE_RESULT], { qos: 1 }, (err) => {
+    // Not the twin update results: values are checked against the model before they are sent, and
+    // every device's answer to every update would double the edge's MQTT traffic.
+    client.subscribe([topics.membershipGetResult(node), topics.membershipUpdated(node), DEVICE_DELTA], { qos: 1 }, (err) => {
       if (err !== null) {
         this.#log.warn('cannot subscribe on the EventBus', { err: describeError(err) });
         return;
@@ -150,9 +150,6 @@ export class Mapper {
         const delta = decodeTwinDelta(payload);
         const twins = Object.fromEntries(Object.keys(delta.delta).map((k) => [k, delta.twin[k] ?? { expected: { value: delta.delta[k]! } }]));
         entry.runner.setDesired(twins, false);
-      } else if (topic.endsWith('/twin/update/result')) {
-        const r = decodeUpdateResult(payload);
-        if (!r.ok && r.event_id.startsWith(this.#clientId)) this.#log.warn('the edge refused a twin update', { topic, code: r.error, err: r.reason });
       }
     } catch (err) {
       // A payload we cannot read is the sender's problem; the mapper carries on.

@@ -25,7 +25,12 @@ export interface HubTiming {
    * @default 3_000
    */
   readonly reconnectUnreachableMaxMs: number;
-  /** Cap of the retry delay when the cloud answered but refused or failed (TLS, HTTP, policy close, timeouts). @default 30_000 */
+  /**
+   * Cap of the retry delay when the cloud answered but refused or failed (TLS, HTTP, policy close,
+   * timeouts). Long enough to relieve an overloaded cloud, short enough that a node caught in a
+   * reconnect storm is not left waiting long after the cloud has caught up.
+   * @default 15_000
+   */
   readonly reconnectMaxMs: number;
   /** Silence after which the edge pings. @default 15_000 */
   readonly keepaliveIntervalMs: number;
@@ -41,7 +46,7 @@ export const DEFAULT_HUB_TIMING: HubTiming = Object.freeze({
   handshakeTimeoutMs: 30_000,
   reconnectInitialMs: 250,
   reconnectUnreachableMaxMs: 3_000,
-  reconnectMaxMs: 30_000,
+  reconnectMaxMs: 15_000,
   keepaliveIntervalMs: 15_000,
   deadAfterMs: 45_000,
   ackTimeoutMs: 30_000,

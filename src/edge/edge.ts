@@ -153,7 +153,7 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     await agent.start(lifetime.signal);
 
     nodeLog.info('11. starting Edged', { pods: meta.list('pods').length });
-    const edged = new Edged({ nodeName: state.nodeName, dataDir: config.dataDir, runtime, meta, statuses, events: outbox, deletions: podDeletionUplink(nodeLog), host, log: nodeLog.child({ component: 'edged' }) });
+    const edged = new Edged({ nodeName: state.nodeName, dataDir: config.dataDir, runtime, meta, statuses, events: outbox, deletions: podDeletionUplink(statuses), host, log: nodeLog.child({ component: 'edged' }) });
     await edged.start(lifetime.signal);
 
     nodeLog.info('12. starting EdgeStream (logs, exec and port-forward through the cloud)');
@@ -190,13 +190,12 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
 }
 
 /**
- * How Edged confirms that a pod deleted in the cloud has stopped. The cloud accepts the
- * confirmation (an edge → cloud `delete` of the pod with its uid: the final delete with grace 0),
- * but EdgeHub has no uplink for it yet: until it has, the pod stays Terminating in the cloud after
- * it stopped here, and this says so once per pod.
+ * How Edged confirms that a pod deleted in the cloud has stopped: the final delete (grace 0, the
+ * pod's uid as precondition) goes to the cloud through the status table, so it survives an outage
+ * and a restart and is sent once connected.
  */
-function podDeletionUplink(log: Logger): PodDeletionSink {
+function podDeletionUplink(statuses: StatusTable): PodDeletionSink {
   return {
-    confirmDeleted: (pod) => log.warn('pod stopped, but EdgeHub cannot yet send its final delete; it stays Terminating in the cloud', { pod: `${pod.namespace}/${pod.name}`, uid: pod.uid }),
+    confirmDeleted: (pod) => statuses.put({ op: 'delete', kind: 'pods', namespace: pod.namespace, name: pod.name, uid: pod.uid }),
   };
 }

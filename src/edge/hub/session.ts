@@ -532,6 +532,7 @@ export function errorOf(env: Envelope): Contents['error'] | undefined {
 
 function statusEnvelope(entry: DirtyEntry): Envelope {
   if (entry.op === 'upsert') return envelope('edge', 'resource', 'upsert', entry.object, { resource: { kind: 'nodes', name: entry.name } });
+  if (entry.op === 'delete') return envelope('edge', 'resource', 'delete', { uid: entry.uid }, { resource: { kind: 'pods', namespace: entry.namespace, name: entry.name, uid: entry.uid } });
   return envelope('edge', 'resource', 'status', { status: entry.status }, { resource: { kind: entry.kind, name: entry.name, ...(entry.namespace !== undefined ? { namespace: entry.namespace } : {}) } });
 }
 

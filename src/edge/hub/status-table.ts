@@ -4,14 +4,16 @@ import type { StatusKind } from '../../protocol/envelope.ts';
 import { migrate } from '../db.ts';
 
 /**
- * One pending report to the cloud: the latest status of an object, or (for this node's own Node)
- * the whole object to register. Keyed by (op, kind, namespace, name): writing again replaces the
+ * One pending report to the cloud: the latest status of an object, (for this node's own Node) the
+ * whole object to register, or the final delete of a pod it stopped. Keyed by (op, kind, namespace, name): writing again replaces the
  * pending value, so an edge that was offline for a day sends each object's latest status once, not
  * every intermediate one.
  */
 export type DirtyWrite =
   | { readonly op: 'status'; readonly kind: StatusKind; readonly namespace?: string | undefined; readonly name: string; readonly status: Record<string, unknown> }
-  | { readonly op: 'upsert'; readonly kind: 'nodes'; readonly name: string; readonly object: KubeObject };
+  | { readonly op: 'upsert'; readonly kind: 'nodes'; readonly name: string; readonly object: KubeObject }
+  /** A pod this node stopped after the cloud deleted it: the kubelet's final delete (grace 0), guarded by uid. */
+  | { readonly op: 'delete'; readonly kind: 'pods'; readonly namespace: string; readonly name: string; readonly uid: string };
 
 /** A pending row: the write and the sequence number it was stored with. */
 export type DirtyEntry = DirtyWrite & { readonly seq: number; readonly key: string };

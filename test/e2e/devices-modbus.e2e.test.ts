@@ -108,13 +108,14 @@ test('E2E_DEVICES_MODBUS_4: the device goes offline when the simulator stops and
     },
     { timeoutMs: 20_000, intervalMs: 200, what: 'the device online again' },
   );
-  // The restarted simulator lost its registers: the cloud sees the device's real value next to the
-  // desired one it applied earlier (the mapper writes a desired value once per setting, it does not
-  // fight the device).
+  // The restarted simulator lost its registers (0 is below the model's minimum, so it is not
+  // reported); set at the device, the setpoint shows up next to the desired value applied before:
+  // the mapper writes a desired value once per setting, it does not fight the device.
+  await sim.set('hr', 10, [25]);
   await eventually(
     async () => {
       const twin = (await deviceStatus(c.cloud, NS, 'boiler-1')).twins?.find((t) => t.propertyName === 'setpoint');
-      assert.equal(twin?.reported?.value, '0');
+      assert.equal(twin?.reported?.value, '25');
       assert.equal(twin?.observedDesired?.value, '60');
     },
     { timeoutMs: 10_000, intervalMs: 200, what: 'the real setpoint after the restart' },

@@ -23,7 +23,9 @@ export const deviceModule: ControllerModule = {
     devices.addIndex(DEVICES_BY_MODEL, deviceModelKey);
     const controller = new Controller({ reconciler: new DeviceController({ devices, models, client, recorder: ctx.recorder('device-controller'), log: ctx.log }), log: ctx.log });
     const byKey = (d: DeviceObject): void => controller.enqueue(objectKey(d));
-    devices.addHandler({ add: byKey, update: (_old, d) => byKey(d) });
+    // Twin reports change only the status, many times a second: the controller has nothing to do
+    // for them, only for spec changes (the generation) and devices that have no state yet.
+    devices.addHandler({ add: byKey, update: (old, d) => (old.metadata.generation !== d.metadata.generation || d.status?.state === undefined ? byKey(d) : undefined) });
     const byModel = (m: DeviceModelObject): void => {
       for (const d of devices.byIndex(DEVICES_BY_MODEL, objectKey(m))) byKey(d);
     };

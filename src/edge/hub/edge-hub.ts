@@ -11,7 +11,7 @@ import type { Outbox } from './outbox.ts';
 import { CertificateRotation, type HubCredentials } from './rotation.ts';
 import { Session, type BatchUplink, type SessionEnd, type SyncStats } from './session.ts';
 import type { StatusTable } from './status-table.ts';
-import { openHubSocket, secureContextFor, type HubAddress } from './transport.ts';
+import { connectTcp, openHubSocket, secureContextFor, type HubAddress } from './transport.ts';
 
 /** Timing of the hub client. Defaults are chosen for thousands of nodes per cloud. */
 export interface HubTiming {
@@ -230,7 +230,13 @@ export class EdgeHub {
     } catch (err) {
       return { code: 1006, reason: '', opened: false, synced: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
-    const { ws, wire } = openHubSocket(this.#o.hub, context, this.#timing.handshakeTimeoutMs);
+    let raw;
+    try {
+      raw = await connectTcp(this.#o.hub, this.#timing.handshakeTimeoutMs, signal);
+    } catch (err) {
+      return { code: 1006, reason: '', opened: false, synced: false, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    const { ws, wire } = openHubSocket(raw, this.#o.hub, context, this.#timing.handshakeTimeoutMs);
     const session = new Session(ws, wire, {
       nodeName: this.#o.nodeName,
       sync: this.#o.sync,

@@ -32,13 +32,48 @@ export function secureContextFor(tls: NodeTls): SecureContext {
 }
 
 /**
- * Opens the WebSocket to `wss://<host>:<port>/v1/hub` with mutual TLS, trusting only the cluster CA.
- * The TCP socket is created here, under TLS, so its counters measure what really crosses the
- * network (the TLS socket's own counters count plaintext).
+ * Opens the TCP connection to the hub, and nothing more: while the cloud is down an edge retries
+ * every few seconds, and a refused attempt should cost one SYN, not a TLS session and a WebSocket
+ * client built and thrown away (on a small edge device, or a benchmark host running thousands of
+ * nodes, that is most of the cost of an outage).
+ * @throws the connect error (ECONNREFUSED, ...) or a timeout after `timeoutMs`; an AbortError when `signal` aborts
+ */
+export async function connectTcp(address: HubAddress, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
+  const host = address.host.startsWith('[') ? address.host.slice(1, -1) : address.host;
+  const raw = netConnect({ host, port: address.port });
+  raw.setNoDelay(true);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(Object.assign(new Error(`TCP connect to ${host}:${address.port} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      const abort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', abort, { once: true });
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', abort);
+      };
+      raw.once('connect', () => {
+        settle();
+        resolve();
+      });
+      raw.once('error', (err) => {
+        settle();
+        reject(err);
+      });
+    });
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  }
+  return raw;
+}
+
+/**
+ * Opens the WebSocket to `wss://<host>:<port>/v1/hub` over a connected TCP socket (see
+ * {@link connectTcp}), with mutual TLS, trusting only the cluster CA. The TCP socket's counters
+ * measure what really crosses the network (the TLS socket's own count plaintext).
  * @returns the socket (not yet open) and live wire counters
  */
-export function openHubSocket(address: HubAddress, context: SecureContext, handshakeTimeoutMs: number): { ws: WebSocket; wire: WireCounters } {
-  let raw: Socket | undefined;
+export function openHubSocket(raw: Socket, address: HubAddress, context: SecureContext, handshakeTimeoutMs: number): { ws: WebSocket; wire: WireCounters } {
   const host = address.host.startsWith('[') ? address.host.slice(1, -1) : address.host;
   const ws = new WebSocket(`wss://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}${HUB_PATH}`, {
     handshakeTimeout: handshakeTimeoutMs,
@@ -47,27 +82,24 @@ export function openHubSocket(address: HubAddress, context: SecureContext, hands
     // than the bytes it saves on small JSON frames.
     perMessageDeflate: false,
     followRedirects: false,
-    createConnection: ((options: ConnectionOptions) => {
-      raw = netConnect({ host, port: address.port });
-      raw.setNoDelay(true);
-      return tlsConnect({
+    createConnection: ((options: ConnectionOptions) =>
+      tlsConnect({
         ...options,
         socket: raw,
         secureContext: context,
         // SNI is for names only; an IP address is checked against the certificate's IP SANs.
         servername: isIP(host) !== 0 ? '' : host,
         rejectUnauthorized: true,
-      });
-    }) as unknown as typeof netConnect,
+      })) as unknown as typeof netConnect,
   });
   return {
     ws,
     wire: {
       get bytesRead() {
-        return raw?.bytesRead ?? 0;
+        return raw.bytesRead;
       },
       get bytesWritten() {
-        return raw?.bytesWritten ?? 0;
+        return raw.bytesWritten;
       },
     },
   };

@@ -13,7 +13,6 @@ export interface CommandContext {
 /** One `kedge <name>` command. `run` resolves with the exit code. */
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   readonly usage: string;
   /** Paragraphs shown under the usage line in --help. */
   readonly description: string;

@@ -1,16 +1,24 @@
 // The kedge command. Every command is listed here, in the order --help shows them.
 import { describeError } from '../errors/platform-error.ts';
 import type { Command } from './command.ts';
-import { cloudCommand } from './commands/cloud.ts';
-import { edgeCommand } from './commands/edge.ts';
-import { imageCommand } from './commands/image.ts';
-import { mapperCommand } from './commands/mapper.ts';
-import { tokenCommand } from './commands/token.ts';
-import { upCommand } from './commands/up.ts';
-import { versionCommand } from './commands/version.ts';
 import { flagsHelp, resolveFlags, UsageError } from './flags.ts';
 
-const COMMANDS: readonly Command[] = [upCommand, cloudCommand, edgeCommand, mapperCommand, imageCommand, tokenCommand, versionCommand];
+/** A command, loaded only when it runs: an edge or a mapper process never loads the cloud's code. */
+interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
+const COMMANDS: readonly CommandEntry[] = [
+  { name: 'up', summary: 'run kedge all-in-one on this machine with embedded defaults', load: async () => (await import('./commands/up.ts')).upCommand },
+  { name: 'cloud', summary: 'run the cloud: Kubernetes API server on embedded SQLite', load: async () => (await import('./commands/cloud.ts')).cloudCommand },
+  { name: 'edge', summary: 'join this machine to a cloud as an edge node, or run the edge node', load: async () => (await import('./commands/edge.ts')).edgeCommand },
+  { name: 'mapper', summary: 'run a device mapper (modbus, opcua, virtual) for an edge node', load: async () => (await import('./commands/mapper.ts')).mapperCommand },
+  { name: 'image', summary: 'load image archives into an edge node\'s container runtime', load: async () => (await import('./commands/image.ts')).imageCommand },
+  { name: 'token', summary: 'create, list and revoke join tokens for edge nodes', load: async () => (await import('./commands/token.ts')).tokenCommand },
+  { name: 'version', summary: 'print the kedge version', load: async () => (await import('./commands/version.ts')).versionCommand },
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
@@ -42,15 +50,16 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    process.stdout.write(target !== undefined ? commandHelp(target) : mainHelp());
+    process.stdout.write(target !== undefined ? commandHelp(await target.load()) : mainHelp());
     return 0;
   }
-  if (name === '--version') return versionCommand.run({ values: {}, positionals: [], signal: new AbortController().signal, stdout: process.stdout, stderr: process.stderr });
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = COMMANDS.find((c) => c.name === (name === '--version' ? 'version' : name));
+  if (entry === undefined) {
     process.stderr.write(`kedge: unknown command "${name}"\n\n${mainHelp()}`);
     return 2;
   }
+  const command = await entry.load();
+  if (name === '--version') return command.run({ values: {}, positionals: [], signal: new AbortController().signal, stdout: process.stdout, stderr: process.stderr });
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(commandHelp(command));
     return 0;

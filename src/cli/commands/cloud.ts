@@ -6,7 +6,6 @@ import { waitForAbort } from '../lifecycle.ts';
 
 export const cloudCommand: Command = {
   name: 'cloud',
-  summary: 'run the cloud: Kubernetes API server on embedded SQLite',
   usage: 'kedge cloud [flags]',
   description: [
     'Runs the cloud half of kedge: a Kubernetes-compatible API server that kubectl and every',
@@ -28,7 +27,7 @@ export const cloudCommand: Command = {
     }
     const log = createLogger(config.logLevel);
     const cloud = await startCloud(config, log.child({ process: 'cloud' }), ctx.signal);
-    ctx.stderr.write(`kedge cloud is serving on port ${cloud.apiPort}\nkubectl --kubeconfig ${cloud.kubeconfigPath} get namespaces\n`);
+    ctx.stderr.write(`kedge cloud is serving on port ${cloud.apiPort} (hub ${cloud.hubPort}, join ${cloud.joinPort})\nkubectl --kubeconfig ${cloud.kubeconfigPath} get namespaces\n`);
     await waitForAbort(ctx.signal);
     return 0;
   },

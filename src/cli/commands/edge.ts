@@ -9,7 +9,6 @@ const JOIN_ONLY = JOIN_FLAGS.map((f) => f.name);
 
 export const edgeCommand: Command = {
   name: 'edge',
-  summary: 'join this machine to a cloud as an edge node, or run the edge node',
   usage: 'kedge edge join --cloud <host> --token <token> [flags]\n       kedge edge [flags]',
   description: [
     '"kedge edge join" fetches the cloud\'s CA from its join service (--join-port, default 10002) and',

@@ -17,7 +17,6 @@ const USAGE = 'kedge image import [--data-dir D] [--container-runtime-endpoint E
 
 export const imageCommand: Command = {
   name: 'image',
-  summary: 'load image archives into an edge node\'s container runtime',
   usage: USAGE,
   description: [
     'Loads images from docker-archive files ("docker save") or OCI image layout tars ("skopeo copy',

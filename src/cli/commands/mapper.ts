@@ -64,7 +64,6 @@ export function compileMapperConfig(positionals: readonly string[], v: Record<st
 
 export const mapperCommand: Command = {
   name: 'mapper',
-  summary: 'run a device mapper (modbus, opcua, virtual) for an edge node',
   usage: `kedge mapper <${MAPPER_PROTOCOLS.join('|')}> --node <name> [flags]`,
   description: [
     'Connects to the edge\'s EventBus (MQTT, --mqtt), asks for the node\'s devices and serves those whose',

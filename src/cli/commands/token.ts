@@ -14,7 +14,6 @@ const USAGE = 'kedge token create [--ttl 24h] [--description TEXT] | kedge token
  */
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'create, list and revoke join tokens for edge nodes',
   usage: USAGE,
   description: [
     'Join tokens let an edge node join this cloud: `kedge edge join --cloud <host> --token <token>`.',

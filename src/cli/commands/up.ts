@@ -8,7 +8,6 @@ import { waitForAbort } from '../lifecycle.ts';
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'run kedge all-in-one on this machine with embedded defaults',
   usage: 'kedge up [flags]',
   description: [
     'The one-command start: runs the cloud (API server on embedded SQLite) in this process with',

@@ -4,7 +4,6 @@ import type { Command } from '../command.ts';
 
 export const versionCommand: Command = {
   name: 'version',
-  summary: 'print the kedge version',
   usage: 'kedge version',
   description: 'Prints the kedge version, the Kubernetes API version it serves, and the Node.js it runs on.',
   flags: [],

@@ -15,7 +15,14 @@ import { connectTcp, openHubSocket, secureContextFor, type HubAddress } from './
 
 /** Timing of the hub client. Defaults are chosen for thousands of nodes per cloud. */
 export interface HubTiming {
-  /** TCP + TLS + WebSocket upgrade, generous so a cloud busy with a reconnect storm is not hit twice. @default 30_000 */
+  /**
+   * TCP connect. A SYN not answered in this time is retried with a fresh connection after the
+   * back-off, rather than left to the kernel's SYN retransmissions (7, 15, 31 s apart), which would
+   * keep a node waiting long after a cloud whose accept queue overflowed in a storm has caught up.
+   * @default 5_000
+   */
+  readonly connectTimeoutMs: number;
+  /** TLS + WebSocket upgrade once TCP is connected, generous so a cloud busy with a reconnect storm is not hit twice. @default 30_000 */
   readonly handshakeTimeoutMs: number;
   /** Upper bound of the first retry after a session ends. @default 250 */
   readonly reconnectInitialMs: number;
@@ -43,6 +50,7 @@ export interface HubTiming {
 }
 
 export const DEFAULT_HUB_TIMING: HubTiming = Object.freeze({
+  connectTimeoutMs: 5_000,
   handshakeTimeoutMs: 30_000,
   reconnectInitialMs: 250,
   reconnectUnreachableMaxMs: 3_000,
@@ -84,7 +92,8 @@ export interface HubStats {
   readonly lastSync: SyncStats | undefined;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
+/** Failures to even reach the hub's port: retrying them costs the cloud next to nothing. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
 
 /**
  * EdgeHub: this node's one WSS session with CloudHub, kept up for the life of the process.
@@ -232,7 +241,7 @@ export class EdgeHub {
     }
     let raw;
     try {
-      raw = await connectTcp(this.#o.hub, this.#timing.handshakeTimeoutMs, signal);
+      raw = await connectTcp(this.#o.hub, this.#timing.connectTimeoutMs, signal);
     } catch (err) {
       return { code: 1006, reason: '', opened: false, synced: false, error: err instanceof Error ? err : new Error(String(err)) };
     }

@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -506,6 +506,24 @@ function readyz(port: number): Promise<boolean> {
   });
 }
 
+/** Resolves with the time (nowMs) a TCP connect to `port` first succeeds. */
+async function waitListening(port: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return nowMs();
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -697,10 +715,13 @@ export default async function hubBench(ctx: BenchContext): Promise<void> {
     console.log(`    nodes noticed the cloud's death after p50 ${fmtMs(percentile(downs, 50))}, p90 ${fmtMs(percentile(downs, 90))}, p99 ${fmtMs(percentile(downs, 99))}, max ${fmtMs(Math.max(...downs))}`);
     await sleep(Math.max(0, killedAt + 2000 - nowMs()));
     const stormSpawn = cloud.start();
+    const hubListening = waitListening(cloud.ports.hub, 120_000);
     const stormReady = await cloud.ready(120_000);
     const cpu0 = cloud.cpuSeconds();
     console.log(`\n6. reconnect storm: ${fmtInt(large + 1)} nodes after kill -9 of the cloud (restart to /readyz ${secs(stormReady - stormSpawn)}):`);
     const storm = await fleet.waitReady(large + 1, 300_000, ctx.signal, cloud);
+    const listeningAt = await hubListening;
+    console.log(`    the hub accepted connections again ${fmtMs(listeningAt - stormReady)} after /readyz; the last node was in sync ${fmtMs(storm.lastReadyAt - listeningAt)} after that`);
     const stormEach = storm.readies.map((r) => r - stormReady);
     console.log(`    per node, /readyz to in sync: p50 ${fmtMs(percentile(stormEach, 50))}, p90 ${fmtMs(percentile(stormEach, 90))}, p99 ${fmtMs(percentile(stormEach, 99))}; ${fmtInt(storm.report.connects - connectsBefore)} reconnects; cloud CPU ${(cloud.cpuSeconds() - cpu0).toFixed(1)} s`);
     printFailures(storm.failures);

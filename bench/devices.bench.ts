@@ -23,7 +23,7 @@
 //   KEDGE_BENCH_SMAPS=1, KEDGE_BENCH_HEAPSNAPSHOT=1  print the edge's smaps_rollup / ask it for a heap snapshot in phase 3
 //   KEDGE_BENCH_KEDGE=<path>       the kedge executable (default bin/kedge)
 //   KEDGE_BENCH_KEEP=1             keep the data dirs
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -31,17 +31,16 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { type BenchContext, envNumber, fmtBytes, fmtInt, fmtMs, percentile, table } from './lib/bench.ts';
 import { ApiClient, expectStatus } from './lib/client.ts';
 import { nowMs } from './lib/pods.ts';
 import { readKubeconfig } from './lib/server.ts';
+import { Child, KEDGE, rss } from './lib/child.ts';
 import { ModbusSimulator } from '../src/mappers/modbus/testing.ts';
 
 export const description = 'Devices: twin updates/s through the edge (MQTT → edge.db → cloud status), register change → Device status p50/p99 at a 1 s collect cycle, edge RSS with 1,000 virtual devices';
 
-const KEDGE = process.env['KEDGE_BENCH_KEDGE'] || fileURLToPath(new URL('../bin/kedge', import.meta.url));
 const NS = 'devices-bench';
 const NODE = 'bench-devices';
 const DEVICES_API = `/apis/devices.kubeedge.io/v1beta1/namespaces/${NS}`;
@@ -53,52 +52,7 @@ const CLOCK_TICKS = 100;
 /** Updates each publisher keeps unanswered: enough to keep the edge busy, bounded so it measures the edge, not a queue. */
 const WINDOW = 200;
 
-/** A kedge child process, its stderr kept for failure reports. */
-class Child {
-  readonly process: ChildProcess;
-  readonly #lines: string[] = [];
-  exited = false;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.process = spawn(KEDGE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let partial = '';
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) {
-        this.#lines.push(l);
-        if (this.#lines.length > 300) this.#lines.shift();
-      }
-    });
-    this.process.stdout!.resume();
-    this.process.once('exit', () => (this.exited = true));
-  }
-
-  get pid(): number {
-    return this.process.pid!;
-  }
-
-  saw(text: string): boolean {
-    return this.#lines.some((l) => l.includes(text));
-  }
-
-  tail(n = 40): string {
-    return this.#lines.slice(-n).join('\n');
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const exited = once(this.process, 'exit');
-    this.process.kill('SIGTERM');
-    const t = setTimeout(() => this.process.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-function rss(pid: number): number {
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) * 1024;
-}
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

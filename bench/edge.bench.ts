@@ -17,7 +17,7 @@
 //   KEDGE_BENCH_EDGE_NODE_OPTIONS  extra Node.js options for the edge (e.g. --max-semi-space-size=1)
 //   KEDGE_BENCH_KEDGE=<path>       the kedge executable (default bin/kedge)
 //   KEDGE_BENCH_KEEP=1             keep the data dirs
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -25,17 +25,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { type BenchContext, envNumber, fmtBytes, fmtMs, percentile, table } from './lib/bench.ts';
 import { ApiClient, expectStatus } from './lib/client.ts';
 import { nowMs } from './lib/pods.ts';
 import { readKubeconfig } from './lib/server.ts';
+import { Child, KEDGE, rss } from './lib/child.ts';
 import { startTestContainerd } from '../src/edge/containerd/testing.ts';
 import { buildImageArchive, busyboxRootfs } from '../src/edge/runtime/image/build.ts';
 
 export const description = 'Edge node on containerd: create→Running p50/p99 over 20 busybox pods, edge RSS idle and with 10 pods, edge CPU idle with 10 pods';
 
-const KEDGE = process.env['KEDGE_BENCH_KEDGE'] || fileURLToPath(new URL('../bin/kedge', import.meta.url));
 const NS = 'edge-bench';
 const NODE = 'bench-edge';
 const IMAGE = 'kedge.local/busybox:bench';
@@ -47,54 +46,7 @@ const GOAL_IDLE_CPU = 0.01;
 const CLOCK_TICKS = 100;
 
 /** A child process of this benchmark, with its stderr kept for failure reports. */
-class Child {
-  readonly name: string;
-  readonly process: ChildProcess;
-  readonly #lines: string[] = [];
-  exited = false;
 
-  constructor(name: string, args: readonly string[], env: NodeJS.ProcessEnv) {
-    this.name = name;
-    this.process = spawn(KEDGE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let partial = '';
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) {
-        this.#lines.push(l);
-        if (this.#lines.length > 300) this.#lines.shift();
-      }
-    });
-    this.process.stdout!.resume();
-    this.process.once('exit', () => (this.exited = true));
-  }
-
-  get pid(): number {
-    return this.process.pid!;
-  }
-
-  saw(text: string): boolean {
-    return this.#lines.some((l) => l.includes(text));
-  }
-
-  tail(n = 40): string {
-    return this.#lines.slice(-n).join('\n');
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const exited = once(this.process, 'exit');
-    this.process.kill('SIGTERM');
-    const t = setTimeout(() => this.process.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
-function rss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
-}
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -194,7 +146,7 @@ export default async function edgeBench(ctx: BenchContext): Promise<void> {
   let watch: RunningWatch | undefined;
   try {
     console.log('starting kedge cloud');
-    cloud = new Child('cloud', ['cloud', '--data-dir', cloudDir, '--api-port', '0', '--bind-address', '127.0.0.1', '--hub-port', String(hubPort), '--join-port', String(joinPort), '--log-level', 'warn'], { HOME: cloudDir });
+    cloud = new Child(['cloud', '--data-dir', cloudDir, '--api-port', '0', '--bind-address', '127.0.0.1', '--hub-port', String(hubPort), '--join-port', String(joinPort), '--log-level', 'warn'], { HOME: cloudDir });
     await until('the cloud', () => existsSync(join(cloudDir, 'kubeconfig')) || cloud!.exited, 60_000, signal);
     if (cloud.exited) throw new Error(`kedge cloud exited:\n${cloud.tail()}`);
     const cred = readKubeconfig(join(cloudDir, 'kubeconfig'));
@@ -205,7 +157,6 @@ export default async function edgeBench(ctx: BenchContext): Promise<void> {
 
     console.log('joining the edge (managed containerd)');
     edge = new Child(
-      'edge',
       ['edge', 'join', '--cloud', '127.0.0.1', '--join-port', String(joinPort), '--token', token, '--node-name', NODE, '--data-dir', edgeDir, '--managed-containerd', '--metaserver-port', '0', '--mqtt-port', '0', '--log-level', 'info'],
       { HOME: edgeDir, ...(process.env['KEDGE_BENCH_EDGE_NODE_OPTIONS'] !== undefined ? { NODE_OPTIONS: process.env['KEDGE_BENCH_EDGE_NODE_OPTIONS'] } : {}) },
     );

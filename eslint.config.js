@@ -4,8 +4,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// ESLint keeps one setting per rule and file (the last matching config wins), so every area's
+// setting carries the rule that applies everywhere in src/ as well: @peculiar/x509 needs a Reflect
+// polyfill and WebCrypto set up first, which src/pki/x509.ts does.
+const X509 = { name: '@peculiar/x509', message: 'import certificate helpers from src/pki instead' };
 const boundary = (forbidden, why) => ({
-  'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message: why }] }],
+  'no-restricted-imports': ['error', { paths: [X509], patterns: [{ group: forbidden, message: why }] }],
 });
 
 export default tseslint.config(
@@ -30,18 +34,17 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    ignores: ['src/pki/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [X509] }] },
+  },
+  {
     files: ['src/edge/**/*.ts', 'src/mappers/**/*.ts'],
     rules: boundary(['**/cloud/**'], 'edge code must not import cloud code; share it through src/api or src/protocol'),
   },
   {
     files: ['src/cloud/**/*.ts'],
     rules: boundary(['**/edge/**', '**/mappers/**'], 'cloud code must not import edge code; share it through src/api or src/protocol'),
-  },
-  {
-    // @peculiar/x509 needs a Reflect polyfill and WebCrypto set up first; src/pki/x509.ts does both.
-    files: ['src/**/*.ts'],
-    ignores: ['src/pki/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@peculiar/x509', message: 'import certificates helpers from src/pki instead' }] }] },
   },
   {
     files: ['src/api/**/*.ts', 'src/protocol/**/*.ts'],

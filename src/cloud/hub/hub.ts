@@ -161,7 +161,9 @@ export class CloudHub {
     server.on('tlsClientError', (err) => this.#log.debug('TLS handshake failed', { err: err.message }));
     server.on('clientError', (_err, socket) => socket.destroy());
     this.#server = server;
-    server.listen(this.#o.port, this.#o.bindAddress);
+    // Thousands of edges reconnect at once after a cloud restart: a deep accept queue keeps their
+    // SYNs from being dropped (and retried seconds later by the kernel).
+    server.listen({ port: this.#o.port, host: this.#o.bindAddress, backlog: 4096 });
     await once(server, 'listening');
 
     const keepalive = setInterval(() => {

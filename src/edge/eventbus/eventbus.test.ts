@@ -55,14 +55,11 @@ test('topic filters match as MQTT 3.1.1 says, $ topics only with a literal first
   assert.equal(isValidFilter('$hw/events/+/x/#'), true);
 });
 
-test('the embedded broker refuses clients that are not on loopback unless they present the credentials', async (t) => {
+test('the embedded broker refuses clients that are not on loopback unless they present the credentials', async () => {
   const external = Object.values(networkInterfaces())
     .flat()
     .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
-  if (external === undefined) {
-    t.skip('this machine has no non-loopback IPv4 address');
-    return;
-  }
+  assert.ok(external !== undefined, 'this test needs a non-loopback IPv4 address on the machine to connect from');
   const dir = await mkdtemp(join(tmpdir(), 'kedge-mqtt-'));
   const abort = new AbortController();
   try {

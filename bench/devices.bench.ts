@@ -23,11 +23,10 @@
 //   KEDGE_BENCH_SMAPS=1, KEDGE_BENCH_HEAPSNAPSHOT=1  print the edge's smaps_rollup / ask it for a heap snapshot in phase 3
 //   KEDGE_BENCH_KEDGE=<path>       the kedge executable (default bin/kedge)
 //   KEDGE_BENCH_KEEP=1             keep the data dirs
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -36,7 +35,7 @@ import { type BenchContext, envNumber, fmtBytes, fmtInt, fmtMs, percentile, tabl
 import { ApiClient, expectStatus } from './lib/client.ts';
 import { nowMs } from './lib/pods.ts';
 import { readKubeconfig } from './lib/server.ts';
-import { Child, KEDGE, rss } from './lib/child.ts';
+import { Child, cpuSeconds, freePort, rss, run, until } from './lib/child.ts';
 import { ModbusSimulator } from '../src/mappers/modbus/testing.ts';
 
 export const description = 'Devices: twin updates/s through the edge (MQTT → edge.db → cloud status), register change → Device status p50/p99 at a 1 s collect cycle, edge RSS with 1,000 virtual devices';
@@ -48,47 +47,8 @@ const DEVICES_API = `/apis/devices.kubeedge.io/v1beta1/namespaces/${NS}`;
 const GOAL_UPDATES_PER_SECOND = 5000;
 const GOAL_P99_MS = 1500;
 const GOAL_RSS_BYTES = 120 * 1000 * 1000;
-const CLOCK_TICKS = 100;
 /** Updates each publisher keeps unanswered: enough to keep the edge busy, bounded so it measures the edge, not a queue. */
 const WINDOW = 200;
-
-
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-async function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(KEDGE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`kedge ${args.join(' ')} exited ${code}: ${err}`);
-  return out;
-}
-
-/** Polls `ok` until it holds: other processes' state can only be observed. */
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50, undefined, { signal });
-  }
-}
 
 /** Runs `fn(i)` for i in [0, n) with at most `width` at once. */
 async function pool(n: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {

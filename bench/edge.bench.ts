@@ -17,11 +17,8 @@
 //   KEDGE_BENCH_EDGE_NODE_OPTIONS  extra Node.js options for the edge (e.g. --max-semi-space-size=1)
 //   KEDGE_BENCH_KEDGE=<path>       the kedge executable (default bin/kedge)
 //   KEDGE_BENCH_KEEP=1             keep the data dirs
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -29,7 +26,7 @@ import { type BenchContext, envNumber, fmtBytes, fmtMs, percentile, table } from
 import { ApiClient, expectStatus } from './lib/client.ts';
 import { nowMs } from './lib/pods.ts';
 import { readKubeconfig } from './lib/server.ts';
-import { Child, KEDGE, rss } from './lib/child.ts';
+import { Child, cpuSeconds, freePort, rss, run, until } from './lib/child.ts';
 import { startTestContainerd } from '../src/edge/containerd/testing.ts';
 import { buildImageArchive, busyboxRootfs } from '../src/edge/runtime/image/build.ts';
 
@@ -43,46 +40,8 @@ const GOAL_P50_MS = 600;
 const GOAL_P99_MS = 1500;
 const GOAL_RSS_BYTES = 70 * 1000 * 1000;
 const GOAL_IDLE_CPU = 0.01;
-const CLOCK_TICKS = 100;
 
 /** A child process of this benchmark, with its stderr kept for failure reports. */
-
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-async function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(KEDGE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`kedge ${args.join(' ')} exited ${code}: ${err}`);
-  return out;
-}
-
-/** Polls `ok` until it holds (readiness of other processes can only be observed). */
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50, undefined, { signal });
-  }
-}
 
 /** Watches the namespace's pods; resolves each pod's "Running" time as the watch first shows it. */
 class RunningWatch {

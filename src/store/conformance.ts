@@ -10,10 +10,10 @@ export interface BackendUnderTest {
   /** A fresh, empty backend. */
   readonly backend: Backend;
   /**
-   * Opens a new backend on the same storage, as a restarted process would. The suite closes
-   * `backend` before calling it. Without it, the persistence tests are skipped.
+   * Opens a new backend on the same storage, as a restarted process would (every kedge backend
+   * persists). The suite closes `backend` before calling it.
    */
-  readonly reopen?: () => Promise<Backend>;
+  readonly reopen: () => Promise<Backend>;
 }
 
 /** Per-test limit: a hanging watch fails its test instead of the whole run. */
@@ -28,19 +28,13 @@ const TEST_TIMEOUT_MS = 20_000;
  */
 export function runBackendConformance(name: string, open: () => Promise<BackendUnderTest>): void {
   /** Runs `body` against a fresh backend and closes whatever backend is current afterwards. */
-  const withBackend = (title: string, body: (t: Harness) => Promise<void>, options: { needsReopen?: boolean } = {}): void => {
-    test(title, { timeout: TEST_TIMEOUT_MS }, async (ctx) => {
+  const withBackend = (title: string, body: (t: Harness) => Promise<void>): void => {
+    test(title, { timeout: TEST_TIMEOUT_MS }, async () => {
       const opened = await open();
       const { reopen } = opened;
-      if (options.needsReopen === true && reopen === undefined) {
-        ctx.skip('the backend does not support reopening');
-        await opened.backend.close();
-        return;
-      }
       const harness: Harness = {
         backend: opened.backend,
         reopen: async () => {
-          assert.ok(reopen !== undefined);
           await harness.backend.close();
           harness.backend = await reopen();
           return harness.backend;
@@ -323,7 +317,6 @@ export function runBackendConformance(name: string, open: () => Promise<BackendU
           );
           assert.deepEqual(got[1]?.prev, a);
         },
-        { needsReopen: true },
       );
 
       withBackend(
@@ -338,7 +331,6 @@ export function runBackendConformance(name: string, open: () => Promise<BackendU
           const next = await backend.create('/p/b', '1');
           assert.ok(next.modRevision > deleted.modRevision);
         },
-        { needsReopen: true },
       );
     });
 

@@ -6,17 +6,9 @@ import type { Backend } from '../../store/backend.ts';
 import type { Logger } from '../../log/logger.ts';
 import { describeError } from '../../errors/platform-error.ts';
 import { BUILTIN_RESOURCES } from './resources/builtin.ts';
-import { ResourceRegistry, type StorageFactory } from './resources/registry.ts';
-import type { ResourceType } from './resources/resource-type.ts';
-import { policyFor } from './storage/policies.ts';
-import { composeHooks } from './storage/compose-hooks.ts';
-import type { ResourceHooks } from './storage/hooks.ts';
+import type { ResourceRegistry } from './resources/registry.ts';
+import { createServedRegistry } from './resources/served-registry.ts';
 import type { RestStorage, WriteOptions } from './storage/rest-storage.ts';
-import { namespaceHooks, namespaceLifecycleHooks } from './resources/hooks/namespaces.ts';
-import { podHooks } from './resources/hooks/pods.ts';
-import { ServiceAllocator } from './resources/hooks/services.ts';
-import { deviceHooks, deviceModelHooks } from './resources/hooks/devices.ts';
-import { crdHooks } from './crd/crd-hooks.ts';
 import { CrdController } from './crd/crd-controller.ts';
 import { Discovery } from './discovery.ts';
 import { OpenApiPublisher } from './openapi/publisher.ts';
@@ -72,17 +64,7 @@ export class ApiServer {
   constructor(options: ApiServerOptions) {
     this.#options = options;
     this.#log = options.log;
-    const services = new ServiceAllocator(async () => {
-      const s = this.registry.lookup('', 'v1', 'services');
-      if (s === undefined) return [];
-      const page = await s.list(undefined, {});
-      return page.items.map((o) => s.served(o));
-    });
-    const factory: StorageFactory = {
-      policy: policyFor,
-      hooks: (rt) => this.#hooksFor(rt, services),
-    };
-    this.registry = new ResourceRegistry({ backend: options.backend, log: options.log, factory });
+    this.registry = createServedRegistry({ backend: options.backend, log: options.log });
   }
 
   /** The HTTPS port actually bound. */
@@ -164,25 +146,7 @@ export class ApiServer {
     return s;
   }
 
-  #hooksFor(rt: ResourceType, services: ServiceAllocator): ResourceHooks | undefined {
-    const lifecycle = rt.namespaced ? namespaceLifecycleHooks(() => this.registry.lookup('', 'v1', 'namespaces')) : undefined;
-    // kedge's own CRDs: devices are admitted against their DeviceModel.
-    if (rt.group === 'devices.kubeedge.io' && rt.plural === 'devices') return composeHooks(lifecycle, deviceHooks(() => this.registry.lookup(rt.group, rt.version, 'devicemodels')));
-    if (rt.group === 'devices.kubeedge.io' && rt.plural === 'devicemodels') return composeHooks(lifecycle, deviceModelHooks());
-    if (rt.crdName !== undefined) return lifecycle;
-    switch (`${rt.group}/${rt.plural}`) {
-      case '/namespaces':
-        return namespaceHooks();
-      case '/pods':
-        return composeHooks(lifecycle, podHooks());
-      case '/services':
-        return composeHooks(lifecycle, services.hooks());
-      case 'apiextensions.k8s.io/customresourcedefinitions':
-        return crdHooks();
-      default:
-        return lifecycle;
-    }
-  }
+
 
   async #ensureNamespaces(): Promise<void> {
     const namespaces = this.#storage('', 'v1', 'namespaces');

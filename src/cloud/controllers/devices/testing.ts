@@ -4,6 +4,7 @@
  * devices.kubeedge.io CRDs (the same YAML the API server installs), their admission hooks and
  * namespace semantics, on SQLite in a temporary directory, reached through the in-process client.
  */
+import { createServedRegistry } from '../../apiserver/resources/served-registry.ts';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,11 +16,7 @@ import type { DeviceModelObject, DeviceObject } from '../../../protocol/devices.
 import { SqliteBackend } from '../../../store/sqlite.ts';
 import { crdResourceTypes } from '../../apiserver/crd/resource-types.ts';
 import { BUILTIN_RESOURCES } from '../../apiserver/resources/builtin.ts';
-import { deviceHooks, deviceModelHooks } from '../../apiserver/resources/hooks/devices.ts';
-import { namespaceHooks, namespaceLifecycleHooks } from '../../apiserver/resources/hooks/namespaces.ts';
-import { ResourceRegistry } from '../../apiserver/resources/registry.ts';
-import { composeHooks } from '../../apiserver/storage/compose-hooks.ts';
-import { policyFor } from '../../apiserver/storage/policies.ts';
+import type { ResourceRegistry } from '../../apiserver/resources/registry.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
 import { LocalClient } from '../../client/local-client.ts';
 
@@ -52,21 +49,7 @@ export class DeviceTestApi {
     const dir = await mkdtemp(join(tmpdir(), 'kedge-devices-'));
     const log = silentLogger();
     const backend = await SqliteBackend.open(join(dir, 'state.db'), { log });
-    let registry: ResourceRegistry | undefined = undefined;
-    registry = new ResourceRegistry({
-      backend,
-      log,
-      factory: {
-        policy: policyFor,
-        hooks: (rt) => {
-          if (rt.plural === 'namespaces') return namespaceHooks();
-          const lifecycle = rt.namespaced ? namespaceLifecycleHooks(() => registry?.lookup('', 'v1', 'namespaces')) : undefined;
-          if (rt.plural === 'devices') return composeHooks(lifecycle, deviceHooks(() => registry?.lookup(rt.group, rt.version, 'devicemodels')));
-          if (rt.plural === 'devicemodels') return composeHooks(lifecycle, deviceModelHooks());
-          return lifecycle;
-        },
-      },
-    });
+    const registry = createServedRegistry({ backend, log });
     for (const rt of BUILTIN_RESOURCES) await registry.add(rt);
     for (const doc of parseAllDocuments(readFileSync(DEVICE_CRDS, 'utf8'))) for (const rt of crdResourceTypes(doc.toJSON() as KubeObject)) await registry.add(rt);
     const api = new DeviceTestApi(registry, backend, dir);

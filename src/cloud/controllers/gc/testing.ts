@@ -5,6 +5,7 @@
  * foregroundDeletion finalizers) on SQLite in a temporary directory, reached through the
  * in-process client the cloud gives its controllers. No HTTP and no kubelet.
  */
+import { createServedRegistry } from '../../apiserver/resources/served-registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +13,7 @@ import type { KubeObject } from '../../../api/object.ts';
 import { silentLogger, type Logger } from '../../../log/logger.ts';
 import { SqliteBackend } from '../../../store/sqlite.ts';
 import { BUILTIN_RESOURCES } from '../../apiserver/resources/builtin.ts';
-import { namespaceHooks, namespaceLifecycleHooks } from '../../apiserver/resources/hooks/namespaces.ts';
-import { podHooks } from '../../apiserver/resources/hooks/pods.ts';
-import { ResourceRegistry } from '../../apiserver/resources/registry.ts';
-import { composeHooks } from '../../apiserver/storage/compose-hooks.ts';
-import { policyFor } from '../../apiserver/storage/policies.ts';
+import type { ResourceRegistry } from '../../apiserver/resources/registry.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
 import { LocalClient } from '../../client/local-client.ts';
 import { SharedInformers } from '../runtime/shared-informers.ts';
@@ -63,20 +60,7 @@ export class TestApi {
     const dir = await mkdtemp(join(tmpdir(), 'kedge-controllers-'));
     const log = silentLogger();
     const backend = await SqliteBackend.open(join(dir, 'state.db'), { log });
-    let registry: ResourceRegistry | undefined = undefined;
-    const namespaces = (): ReturnType<ResourceRegistry['lookup']> => registry?.lookup('', 'v1', 'namespaces');
-    registry = new ResourceRegistry({
-      backend,
-      log,
-      factory: {
-        policy: policyFor,
-        hooks: (rt) => {
-          if (rt.plural === 'namespaces') return namespaceHooks();
-          const lifecycle = rt.namespaced ? namespaceLifecycleHooks(namespaces) : undefined;
-          return rt.plural === 'pods' ? composeHooks(lifecycle, podHooks()) : lifecycle;
-        },
-      },
-    });
+    const registry = createServedRegistry({ backend, log });
     for (const rt of BUILTIN_RESOURCES) await registry.add(rt);
     const api = new TestApi(registry, backend, dir);
     for (const name of ['default', 'kube-node-lease']) await api.namespaces.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });

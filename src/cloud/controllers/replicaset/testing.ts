@@ -4,6 +4,7 @@
  * temporary directory, reached through the same in-process client the cloud gives its controllers.
  * No HTTP, no kubelet: tests play the kubelet by patching pod status.
  */
+import { createServedRegistry } from '../../apiserver/resources/served-registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,7 @@ import type { KubeObject } from '../../../api/object.ts';
 import { silentLogger, type Logger } from '../../../log/logger.ts';
 import { SqliteBackend } from '../../../store/sqlite.ts';
 import { BUILTIN_RESOURCES } from '../../apiserver/resources/builtin.ts';
-import { podHooks } from '../../apiserver/resources/hooks/pods.ts';
-import { ResourceRegistry } from '../../apiserver/resources/registry.ts';
-import { policyFor } from '../../apiserver/storage/policies.ts';
+import type { ResourceRegistry } from '../../apiserver/resources/registry.ts';
 import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
 import { LocalClient } from '../../client/local-client.ts';
@@ -62,7 +61,7 @@ export class TestApi {
     const dir = await mkdtemp(join(tmpdir(), 'kedge-workloads-'));
     const log = silentLogger();
     const backend = await SqliteBackend.open(join(dir, 'state.db'), { log });
-    const registry = new ResourceRegistry({ backend, log, factory: { policy: policyFor, hooks: (rt) => (rt.plural === 'pods' ? podHooks() : undefined) } });
+    const registry = createServedRegistry({ backend, log });
     for (const rt of BUILTIN_RESOURCES) await registry.add(rt);
     const api = new TestApi(registry, backend, dir);
     await api.client.resource('', 'v1', 'namespaces').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });

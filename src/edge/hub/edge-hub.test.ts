@@ -253,9 +253,10 @@ test('the certificate is renewed over the session once most of its lifetime has 
 
 test('a short-lived renewed certificate is not renewed again at once (issued certificates start in the past)', async (t) => {
   const cloud = await fakeHub(t);
-  // One-minute certificates, backdated by the signer: each looks mostly used when it arrives.
+  // One-minute certificates, backdated by the signer: each looks mostly used when it arrives. The
+  // first was issued 50 s ago, so it is past any due point the random spread can pick.
   cloud.behaviour.renewValidityDays = 1 / 1440;
-  const credentials = new MemoryCredentials(await cloud.nodeTls('edge-1', 1 / 1440));
+  const credentials = new MemoryCredentials(await cloud.nodeTls('edge-1', 1 / 1440, new Date(Date.now() - 50_000)));
   const edge = await startEdge(cloud, t, {}, openEdgeDatabase(':memory:'), credentials);
   await edge.hub.whenReady();
   await waitFor(() => credentials.replaced === 1);

@@ -205,6 +205,12 @@ export class CriRuntime implements Runtime {
     const r = await this.#rt<{ status: CriContainerStatus | null }>('ContainerStatus', { containerId: id });
     const s = r.status;
     if (s === null) throw new EdgeError('EDGE_RUNTIME_NOT_FOUND', `container ${id} not found`);
+    // containerd stamps startedAt when its Start call returns, which for a container that exits at
+    // once can be after the exit it recorded (or not yet set when the exit is seen): a container
+    // cannot finish before it starts, so the exit time bounds the start time.
+    const finishedAt = Math.floor(s.finishedAt / NS_PER_MS);
+    const reportedStart = Math.floor(s.startedAt / NS_PER_MS);
+    const startedAt = finishedAt > 0 && (reportedStart === 0 || reportedStart > finishedAt) ? finishedAt : reportedStart;
     return {
       id: s.id,
       // ContainerStatus does not name the sandbox; listContainers does.
@@ -213,8 +219,8 @@ export class CriRuntime implements Runtime {
       attempt: s.metadata?.attempt ?? 0,
       state: CONTAINER_STATES[s.state],
       createdAt: Math.floor(s.createdAt / NS_PER_MS),
-      startedAt: Math.floor(s.startedAt / NS_PER_MS),
-      finishedAt: Math.floor(s.finishedAt / NS_PER_MS),
+      startedAt,
+      finishedAt,
       exitCode: s.exitCode,
       reason: s.reason,
       message: s.message,

@@ -1,5 +1,4 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { Container, LifecycleHandler, PodStatus } from 'kubernetes-types/core/v1.d.ts';
 import { describeError, hasCode } from '../../errors/platform-error.ts';
@@ -14,6 +13,10 @@ import { computePodStatus, k8sTime, type ContainerView } from './pod-status.ts';
 import { ContainerProbes } from './probes.ts';
 import type { Rejection } from './admission.ts';
 import { containerMounts, type VolumeManager } from './volumes.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export, and
+// http's WebSocket getters load undici and http2, about 10 MB an edge node never uses.
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 /** Where pod statuses go: the status table (latest wins), which EdgeHub sends when it can. */
 export interface PodStatusSink {

@@ -1,9 +1,12 @@
-import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { Container, Probe } from 'kubernetes-types/core/v1.d.ts';
 import { describeError } from '../../errors/platform-error.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export, and
+// http's WebSocket getters load undici and http2, about 10 MB an edge node never uses.
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 /** One probe's verdict. */
 export interface ProbeResult {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiError, apiErrors, isApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/object.ts';
@@ -9,6 +9,10 @@ import { defaultTableColumns, printerColumnsTable, tableColumnsFor, tableRowCell
 import type { Logger } from '../../log/logger.ts';
 import type { Change, MetaManager, StoredObject } from './meta-manager.ts';
 import { apiVersionOfResource, SERVED_RESOURCES, type ServedResource } from './resources.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export, and
+// http's WebSocket getters load undici and http2, about 10 MB an edge node never uses.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** Options of {@link MetaServer}. */
 export interface MetaServerOptions {

@@ -1,6 +1,7 @@
 // The benchmark runner. `npm run bench` lists the benchmarks (every `bench/<name>.bench.ts`);
 // `npm run bench -- <name> [args]` runs that file's default export until it finishes or the first
 // SIGINT/SIGTERM, which aborts its signal so it can stop its load and clean up (a second one exits).
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,12 @@ async function main(argv: string[]): Promise<number> {
   if (typeof bench !== 'function') {
     console.error(`bench: bench/${name}${SUFFIX} has no default export to run`);
     return 2;
+  }
+  // Benchmarks start bin/kedge, which runs the build when it is current: measure what a user runs.
+  const build = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', fileURLToPath(new URL('../scripts/build.ts', import.meta.url))], { stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.error('bench: the build failed');
+    return 1;
   }
   const abort = new AbortController();
   const stop = (sig: NodeJS.Signals): void => {

@@ -260,6 +260,14 @@ function visitorsOf(v: unknown): Visitors | undefined {
 }
 
 /**
+ * The protocol a device speaks, which picks the mapper that serves it: the device's
+ * `spec.protocol.protocolName`, else its model's `spec.protocol`; '' when neither says.
+ */
+export function deviceProtocolName(device: DeviceObject, model: DeviceModelObject | undefined): string {
+  return device.spec?.protocol?.protocolName ?? model?.spec?.protocol ?? '';
+}
+
+/**
  * The device instance: its model's properties with the device's overrides. A property is part
  * of the device when the device lists it or the model gives it visitors (KubeEdge v1.22: a
  * model may carry the visitors every device of it shares). Properties the device lists but the
@@ -292,7 +300,7 @@ export function resolveDevice(device: DeviceObject, model: DeviceModelObject | u
       ...(desired !== undefined ? { desired } : {}),
     });
   }
-  const protocolName = spec.protocol?.protocolName ?? model?.spec?.protocol ?? '';
+  const protocolName = deviceProtocolName(device, model);
   return {
     namespace: device.metadata.namespace ?? 'default',
     name: device.metadata.name ?? '',

@@ -4,13 +4,12 @@ import { join, resolve } from 'node:path';
 import { dns1123SubdomainErrors } from '../../api/selectors/label-validation.ts';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../log/logger.ts';
 import type { DeviceDriver } from '../../mappers/lib/driver.ts';
+import { MAPPER_PROTOCOLS, type MapperProtocol } from '../../mappers/protocols.ts';
+import { redactUrl } from '../../mappers/lib/url.ts';
 import type { Command } from '../command.ts';
 import { UsageError, type FlagValue } from '../flags.ts';
 import { waitForAbort } from '../lifecycle.ts';
 
-/** The protocols `kedge mapper` runs, in the order --help lists them. */
-export const MAPPER_PROTOCOLS = ['modbus', 'opcua', 'virtual'] as const;
-export type MapperProtocol = (typeof MAPPER_PROTOCOLS)[number];
 
 /** `kedge mapper`'s configuration after flags: validated and frozen. */
 export interface CompiledMapperConfig {
@@ -26,6 +25,8 @@ export interface CompiledMapperConfig {
   /** @default 30_000 */
   readonly reconnectMaxMs: number;
   readonly logLevel: LogLevel;
+  /** Stop when stdin reaches its end: how a mapper the edge started notices the edge is gone. @default false */
+  readonly stopOnStdinClose: boolean;
 }
 
 /**
@@ -59,6 +60,7 @@ export function compileMapperConfig(positionals: readonly string[], v: Record<st
     pkiDir: home(String(v['pki-dir'] ?? `~/.kedge/mapper-pki/${protocol}`)),
     reconnectMaxMs: Number(v['reconnect-max'] ?? 30_000),
     logLevel: String(v['log-level'] ?? 'info') as LogLevel,
+    stopOnStdinClose: v['stop-on-stdin-close'] === true,
   });
 }
 
@@ -93,6 +95,12 @@ export const mapperCommand: Command = {
       default: 'info',
       check: (x) => ((LOG_LEVELS as readonly string[]).includes(String(x)) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
     },
+    {
+      name: 'stop-on-stdin-close',
+      type: 'bool',
+      description: 'stop when stdin closes: set by "kedge edge" for the mappers it starts, which hold a pipe from the edge on stdin, so they stop when the edge is gone, even after a kill -9',
+      default: false,
+    },
   ],
   envPrefix: 'KEDGE_MAPPER',
   async run(ctx) {
@@ -122,10 +130,39 @@ export const mapperCommand: Command = {
       reconnectMaxMs: config.reconnectMaxMs,
       log,
     });
-    await mapper.start(ctx.signal);
-    ctx.stderr.write(`kedge mapper ${config.protocol} is serving node ${config.nodeName}'s devices through ${config.mqttUrl}\n`);
-    await waitForAbort(ctx.signal);
+    // The edge's end of the pipe closes however the edge ends; its MQTT connection would not say
+    // so when the broker is external, and our parent pid changes only after the edge is reaped.
+    const parentGone = config.stopOnStdinClose ? inputClosed(process.stdin) : undefined;
+    const signal = parentGone === undefined ? ctx.signal : AbortSignal.any([ctx.signal, parentGone.signal]);
+    parentGone?.signal.addEventListener('abort', () => log.info('stdin closed: the edge that started this mapper is gone; stopping'), { once: true });
+    await mapper.start(signal);
+    ctx.stderr.write(`kedge mapper ${config.protocol} is serving node ${config.nodeName}'s devices through ${redactUrl(config.mqttUrl)}\n`);
+    await waitForAbort(signal);
     await mapper.stop();
+    parentGone?.release();
     return 0;
   },
 };
+
+/**
+ * Aborts its signal when `input` ends or fails (the writer is gone); what is read is discarded.
+ * `release` lets go of the stream so the process can exit.
+ */
+export function inputClosed(input: NodeJS.ReadableStream & { destroy?: () => void }): { readonly signal: AbortSignal; release(): void } {
+  const closed = new AbortController();
+  const onEnd = (): void => closed.abort();
+  input.on('end', onEnd);
+  input.on('close', onEnd);
+  input.on('error', onEnd);
+  input.on('data', () => undefined);
+  input.resume();
+  return {
+    signal: closed.signal,
+    release: () => {
+      input.off('end', onEnd);
+      input.off('close', onEnd);
+      input.destroy?.();
+    },
+  };
+}
+

@@ -5,6 +5,7 @@ import type { Logger } from '../../log/logger.ts';
 import { decodeMembershipResult, decodeMembershipUpdate, decodeTwinDelta, topics, type MembershipDevice } from '../../edge/twin/messages.ts';
 import { DeviceRunner, type RunnerStats } from './device-runner.ts';
 import type { DeviceDriver } from './driver.ts';
+import { redactUrl } from './url.ts';
 
 /** Options of {@link Mapper}. */
 export interface MapperOptions {
@@ -89,7 +90,7 @@ export class Mapper {
     this.#client = client;
     client.on('connect', () => this.#onConnect(client));
     client.on('close', () => clearTimeout(this.#membershipTimer));
-    client.on('error', (err) => this.#log.warn('EventBus connection error', { url: this.#o.mqttUrl, err: describeError(err) }));
+    client.on('error', (err) => this.#log.warn('EventBus connection error', { url: redactUrl(this.#o.mqttUrl), err: describeError(err) }));
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));
     return Promise.resolve();
   }
@@ -103,7 +104,7 @@ export class Mapper {
   }
 
   #onConnect(client: MqttClient): void {
-    this.#log.info('connected to the EventBus', { url: this.#o.mqttUrl, node: this.#o.nodeName, protocol: this.#o.driver.protocol });
+    this.#log.info('connected to the EventBus', { url: redactUrl(this.#o.mqttUrl), node: this.#o.nodeName, protocol: this.#o.driver.protocol });
     const node = this.#o.nodeName;
     // Not the twin update results: values are checked against the model before they are sent, and
     // every device's answer to every update would double the edge's MQTT traffic.

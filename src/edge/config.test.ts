@@ -40,3 +40,13 @@ test('edge config: defaults, bounds, frozen', () => {
   assert.throws(() => compileEdgeConfig({ 'lease-interval': 120_000 }), (e) => hasCode(e, 'CONFIG_INVALID'));
   assert.throws(() => compileEdgeConfig({ 'outbox-max-bytes': 10 }), (e) => hasCode(e, 'CONFIG_INVALID'));
 });
+
+test('--mappers: auto by default, none, or built-in protocols; anything else is refused', () => {
+  assert.equal(compileEdgeConfig({}).mappers, 'auto');
+  assert.equal(compileEdgeConfig({ mappers: ['none'] }).mappers, 'none');
+  assert.deepEqual(compileEdgeConfig({ mappers: ['virtual', 'modbus', 'virtual'] }).mappers, ['virtual', 'modbus']);
+  assert.deepEqual(compileEdgeConfig({ mappers: 'opcua' }).mappers, ['opcua']);
+  assert.throws(() => compileEdgeConfig({ mappers: ['bluetooth'] }), (e) => hasCode(e, 'CONFIG_INVALID') && /--mappers: kedge has no mapper for "bluetooth"/.test(e.message));
+  assert.throws(() => compileEdgeConfig({ mappers: ['auto', 'modbus'] }), (e) => hasCode(e, 'CONFIG_INVALID') && /auto stands alone/.test(e.message));
+  assert.throws(() => compileEdgeConfig({ mappers: [] }), (e) => hasCode(e, 'CONFIG_INVALID'));
+});

@@ -7,6 +7,7 @@ import { LOG_LEVELS, type LogLevel } from '../log/logger.ts';
 import { DEFAULT_CRI_ENDPOINT, RUNTIME_MODES, type RuntimeMode } from './runtime/select.ts';
 import { DEFAULT_JOIN_PORT } from '../protocol/envelope.ts';
 import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from '../api/selectors/label-validation.ts';
+import { isMapperProtocol, MAPPER_PROTOCOLS, type MapperProtocol } from '../mappers/protocols.ts';
 
 /** The edge's configuration after defaults, file, environment and flags: validated and frozen. */
 export interface CompiledEdgeConfig {
@@ -36,6 +37,11 @@ export interface CompiledEdgeConfig {
   readonly containerRuntimeEndpoint: string;
   /** Run containerd from the data dir. @default false */
   readonly managedContainerd: boolean;
+  /**
+   * Which mappers the edge runs as child processes for its devices: `auto` every built-in one a
+   * device needs, `none` none (they are run by hand or as pods), or only those listed. @default 'auto'
+   */
+  readonly mappers: 'auto' | 'none' | readonly MapperProtocol[];
 }
 
 /** What `kedge edge join` needs beyond {@link CompiledEdgeConfig}. */
@@ -81,6 +87,12 @@ export const EDGE_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'container-runtime-endpoint', type: 'string', description: 'the CRI socket of the container runtime', default: DEFAULT_CRI_ENDPOINT },
   { name: 'managed-containerd', type: 'bool', description: 'run a containerd of its own with config, socket and state under <data-dir>/containerd (implies --runtime cri)', default: false },
+  {
+    name: 'mappers',
+    type: 'list',
+    description: `device mappers the edge starts itself: auto (a "kedge mapper <protocol>" process for each protocol among ${MAPPER_PROTOCOLS.join(', ')} that this node's devices use, stopped when none does), none (run them by hand or as pods), or a list of those protocols; devices of other protocols need a mapper run by hand`,
+    default: ['auto'],
+  },
 ];
 
 /** Flags only `kedge edge join` takes. */
@@ -119,7 +131,21 @@ export function compileEdgeConfig(v: Record<string, FlagValue>): CompiledEdgeCon
     mqttBindAddress: String(v['mqtt-bind-address'] ?? '127.0.0.1'),
     mqttExternal: mqttExternalUrl(v['mqtt-external']),
     ...runtimeConfig(v),
+    mappers: mappersConfig(v['mappers']),
   });
+}
+
+/** `--mappers`: auto, none, or built-in protocols. */
+function mappersConfig(v: FlagValue | undefined): CompiledEdgeConfig['mappers'] {
+  const items = v === undefined ? ['auto'] : Array.isArray(v) ? v : String(v).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 1 && (items[0] === 'auto' || items[0] === 'none')) return items[0];
+  if (items.length === 0) throw new UsageError('flag --mappers: expected auto, none or a list of protocols');
+  const unknown = items.find((p) => !isMapperProtocol(p));
+  if (unknown !== undefined) {
+    const why = unknown === 'auto' || unknown === 'none' ? `${unknown} stands alone` : `kedge has no mapper for ${JSON.stringify(unknown)} (it has ${MAPPER_PROTOCOLS.join(', ')}; run a mapper of your own for other protocols)`;
+    throw new UsageError(`flag --mappers: ${why}`);
+  }
+  return Object.freeze([...new Set(items as MapperProtocol[])]);
 }
 
 /** `--runtime`, `--container-runtime-endpoint`, `--managed-containerd`: a managed containerd is the CRI runtime at its own socket. */

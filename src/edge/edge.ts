@@ -21,6 +21,10 @@ import { EdgeStream } from './stream/edge-stream.ts';
 import type { PodDeletionSink } from './edged/pod-worker.ts';
 import { openRuntime, type OpenedRuntime } from './runtime/select.ts';
 import { KEDGE_VERSION } from './version.ts';
+import { MapperSupervisor } from './mappers/supervisor.ts';
+import { mapperLaunch, processSpawner, type KedgeExecutable } from './mappers/spawn.ts';
+import { MAPPER_PROTOCOLS } from '../mappers/protocols.ts';
+import type { EventBus } from './eventbus/bus.ts';
 
 /** A running edge, as the CLI and `kedge up` see it. */
 export interface RunningEdge {
@@ -83,6 +87,16 @@ export async function joinLocalEdge(config: CompiledEdgeConfig, options: Omit<Co
   return joinEdge(config, { ...options, token: await token() }, log);
 }
 
+/** Options of {@link startEdge}. */
+export interface StartEdgeOptions {
+  readonly hubTiming?: Partial<HubTiming>;
+  /**
+   * The kedge command line the edge runs mappers with (`kedge mapper <protocol>`), the one the
+   * edge itself was started from; without it the edge starts no mapper.
+   */
+  readonly kedge?: KedgeExecutable;
+}
+
 /**
  * The edge process, its modules written out in start order: (1) the node's state and credentials
  * from the data dir, (2) edge.db, (3) MetaManager, (4) MetaServer, serving local objects before
@@ -90,12 +104,14 @@ export async function joinLocalEdge(config: CompiledEdgeConfig, options: Omit<Co
  * EdgeHub, connecting in the background, (9) the container runtime (a managed containerd first,
  * if asked for), (10) the node agent (registration and heartbeat), (11) Edged, which brings back
  * the pods in edge.db, (12) EdgeStream, the tunnel `kubectl logs`/`exec`/`port-forward` reach
- * the pods through (it follows the hub session). Resolves once everything is started; nothing
- * waits for the cloud. Aborting `signal` stops them in reverse order.
+ * the pods through (it follows the hub session), (13) the mapper supervisor, which runs a
+ * `kedge mapper` process for each protocol this node's devices use (`--mappers`). Resolves once
+ * everything is started; nothing waits for the cloud. Aborting `signal` stops them in reverse order.
  * @throws {EdgeError} `EDGE_NOT_JOINED` when the data dir was never joined; `EDGE_STATE_INVALID`,
  * `EDGE_DB_INCOMPATIBLE`, `EDGE_EVENTBUS_UNAVAILABLE`; the MetaServer listen error
  */
-export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal: AbortSignal, hubTiming?: Partial<HubTiming>): Promise<RunningEdge> {
+export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal: AbortSignal, options: StartEdgeOptions = {}): Promise<RunningEdge> {
+  const { hubTiming, kedge } = options;
   log.info('1. loading node state', { dataDir: config.dataDir });
   const joined = await loadJoinedState(config.dataDir);
   if (joined === undefined) throw new EdgeError('EDGE_NOT_JOINED', `${config.dataDir} holds no joined node; run "kedge edge join --cloud <host> --token <token> --data-dir ${config.dataDir}" first`);
@@ -160,6 +176,9 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
     const streams = new EdgeStream({ nodeName: state.nodeName, hub: state.hub, credentials, pods: meta, runtime, connectivity: hub, log: nodeLog.child({ component: 'edgestream' }) });
     await streams.start(lifetime.signal);
 
+    const mappers = startMappers(config, { nodeName: state.nodeName, meta, bus, kedge, log: nodeLog });
+    if (mappers !== undefined) await mappers.start(lifetime.signal);
+
     const done = hub.done
       .catch((err: unknown) => {
         nodeLog.error('EdgeHub stopped', { err: describeError(err) });
@@ -170,6 +189,7 @@ export async function startEdge(config: CompiledEdgeConfig, log: Logger, signal:
         // Streams use the runtime and Edged reports to edge.db until they have stopped; the containers keep running.
         await streams.done;
         await edged.done;
+        await mappers?.done;
         runtime.close();
         await opened?.done;
         signal.removeEventListener('abort', onAbort);
@@ -198,4 +218,33 @@ function podDeletionUplink(statuses: StatusTable): PodDeletionSink {
   return {
     confirmDeleted: (pod) => statuses.put({ op: 'delete', kind: 'pods', namespace: pod.namespace, name: pod.name, uid: pod.uid }),
   };
+}
+
+/**
+ * Step 13: the mapper supervisor `--mappers` asks for, or undefined (said in the log) when the edge
+ * runs no mapper.
+ */
+function startMappers(config: CompiledEdgeConfig, d: { nodeName: string; meta: MetaManager; bus: EventBus; kedge: KedgeExecutable | undefined; log: Logger }): MapperSupervisor | undefined {
+  if (config.mappers === 'none') {
+    d.log.info('13. not starting mappers (--mappers none): run them by hand or as pods');
+    return undefined;
+  }
+  if (d.kedge === undefined) {
+    d.log.warn('13. not starting mappers: the edge does not know the kedge command it runs from');
+    return undefined;
+  }
+  const protocols = config.mappers === 'auto' ? MAPPER_PROTOCOLS : config.mappers;
+  d.log.info('13. starting the mapper supervisor', { mappers: protocols });
+  const launchConfig = { nodeName: d.nodeName, dataDir: config.dataDir, logLevel: config.logLevel, bus: d.bus, mqttExternal: config.mqttExternal };
+  return new MapperSupervisor({
+    nodeName: d.nodeName,
+    meta: d.meta,
+    protocols,
+    builtin: MAPPER_PROTOCOLS,
+    // Asked at each start: an embedded broker on port 0 has its port only once it listens.
+    launch: (protocol) => mapperLaunch(launchConfig, protocol),
+    spawn: processSpawner(d.kedge),
+    log: d.log.child({ component: 'mappers' }),
+    output: d.log,
+  });
 }

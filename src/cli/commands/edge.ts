@@ -4,6 +4,7 @@ import { EdgeError } from '../../edge/errors.ts';
 import { createLogger } from '../../log/logger.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { UsageError } from '../flags.ts';
+import { kedgeExecutable } from '../self.ts';
 
 const JOIN_ONLY = JOIN_FLAGS.map((f) => f.name);
 
@@ -20,6 +21,10 @@ export const edgeCommand: Command = {
     'read-only on 127.0.0.1 (--metaserver-port):',
     '',
     '  kubectl --server http://127.0.0.1:10550 get pods',
+    '',
+    'It runs the device mappers its Devices need (--mappers, default auto): one "kedge mapper <protocol>"',
+    'child process per protocol in use (modbus, opcua, virtual), restarted with back-off when it exits,',
+    'stopped when no device uses it any more and when the edge stops; their log lines join the edge\'s.',
   ].join('\n'),
   flags: [...JOIN_FLAGS, ...EDGE_FLAGS, { name: 'print-config', type: 'bool', description: 'print the effective configuration as JSON and exit', default: false }],
   envPrefix: 'KEDGE_EDGE',
@@ -50,7 +55,7 @@ export const edgeCommand: Command = {
     }
     let edge;
     try {
-      edge = await startEdge(config, log, ctx.signal);
+      edge = await startEdge(config, log, ctx.signal, { kedge: kedgeExecutable() });
     } catch (err) {
       if (!(err instanceof EdgeError)) throw err;
       ctx.stderr.write(`kedge edge: ${err.message} [${err.code}]\n`);

@@ -1,15 +1,12 @@
-import { X509Certificate as NodeX509Certificate, createPublicKey, randomBytes } from 'node:crypto';
+import { randomBytes, type X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from './x509.ts';
 import { CertificateError } from './errors.ts';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, signingAlgorithmFor, type CryptoKey, type CryptoKeyPair, type KeyAlgorithm } from './keys.ts';
 import { canonicalIp, isDnsName, unique } from './names.ts';
-import { firstPemBlock } from './pem.ts';
+import { parseNodeCertificate, type CertificateUsage } from './verify.ts';
 
-/**
- * What a certificate may be used for, named as in the Kubernetes CertificateSigningRequest API
- * (`spec.usages`). The key usage bits (digital signature, key encipherment) follow from the key type.
- */
-export type CertificateUsage = 'client auth' | 'server auth';
+// Also exported here, where the cloud's modules have always imported them from.
+export { keyMatchesCertificate, parseNodeCertificate, type CertificateUsage } from './verify.ts';
 
 /** A signing CA: its certificate and key, as PEM and ready to use. Treat as immutable. */
 export interface CertificateAuthority {
@@ -232,34 +229,6 @@ export async function signLeaf(ca: CertificateAuthority, publicKey: CryptoKey, p
     extensions,
   });
   return cert.toString('pem') + '\n';
-}
-
-/**
- * Parses a PEM certificate with node:crypto.
- * @throws {CertificateError} `malformed`
- */
-export function parseNodeCertificate(pem: string): NodeX509Certificate {
-  const der = firstPemBlock(pem, 'CERTIFICATE');
-  if (der === undefined) throw new CertificateError('malformed', 'no CERTIFICATE PEM block found');
-  try {
-    return new NodeX509Certificate(der);
-  } catch (err) {
-    throw new CertificateError('malformed', 'cannot parse certificate', { cause: err });
-  }
-}
-
-/**
- * True when `keyPem` is the private key of the certificate: a crash between writing a certificate
- * and its key must not leave a pair that fails only at the first TLS handshake. Unreadable input
- * is simply not a match.
- */
-export function keyMatchesCertificate(certPem: string, keyPem: string): boolean {
-  try {
-    const fromKey = createPublicKey({ key: keyPem, format: 'pem' }).export({ type: 'spki', format: 'der' });
-    return fromKey.equals(parseNodeCertificate(certPem).publicKey.export({ type: 'spki', format: 'der' }));
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, type X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { parseNodeCertificate } from './certificate.ts';
+import { parseNodeCertificate } from './verify.ts';
 
 /**
  * The kubeadm-style pin of a CA: `sha256:<hex>` over the DER SubjectPublicKeyInfo of its public

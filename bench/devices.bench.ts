@@ -437,7 +437,7 @@ export default async function devicesBench(ctx: BenchContext): Promise<void> {
     expectStatus(await client.request('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })), [201, 409], 'namespace');
     const token = (await run(['token', 'create', '--data-dir', cloudDir], { HOME: cloudDir })).trim().split('\n').at(-1)!;
     edge = new Child(
-      ['edge', 'join', '--cloud', '127.0.0.1', '--join-port', String(joinPort), '--token', token, '--node-name', NODE, '--data-dir', edgeDir, '--metaserver-port', '0', '--mqtt-port', String(mqttPort), '--runtime', 'process', '--log-level', 'warn'],
+      ['edge', 'join', '--cloud', '127.0.0.1', '--join-port', String(joinPort), '--token', token, '--node-name', NODE, '--data-dir', edgeDir, '--metaserver-port', '0', '--mqtt-port', String(mqttPort), '--runtime', 'process', '--log-level', 'warn', '--mappers', 'none'],
       { HOME: edgeDir, ...nodeOptions('KEDGE_BENCH_EDGE_NODE_OPTIONS') },
     );
     await until('the edge\'s MQTT broker', async () => edge!.exited || (await edgeDevices(mqttUrl).then(() => true, () => false)), 60_000, signal);
@@ -452,7 +452,7 @@ export default async function devicesBench(ctx: BenchContext): Promise<void> {
         // memory a 10,000 updates/s burst took. Noted, then measured on a fresh edge process.
         r.rows.push([`edge RSS after the phases above (live JS heap is ~50 MB)`, fmtBytes(rss(r.edge.pid)), '', '']);
         await r.edge.stop();
-        const restarted = new Child(['edge', '--data-dir', edgeDir, '--metaserver-port', '0', '--mqtt-port', String(mqttPort), '--runtime', 'process', '--log-level', 'warn'], { HOME: edgeDir, ...nodeOptions('KEDGE_BENCH_EDGE_NODE_OPTIONS') });
+        const restarted = new Child(['edge', '--data-dir', edgeDir, '--metaserver-port', '0', '--mqtt-port', String(mqttPort), '--runtime', 'process', '--log-level', 'warn', '--mappers', 'none'], { HOME: edgeDir, ...nodeOptions('KEDGE_BENCH_EDGE_NODE_OPTIONS') });
         r.edge = restarted;
         edge = restarted;
         await until('the restarted edge\'s MQTT broker', async () => restarted.exited || (await edgeDevices(mqttUrl).then(() => true, () => false)), 60_000, signal);

@@ -13,7 +13,7 @@ const c = await useEdgeCloud();
 const NS = 'devices-modbus';
 await c.cloud.kubectlOk('1.33', ['create', 'namespace', NS]);
 const mqttPort = await freeTcpPort();
-const edge = await KedgeEdge.join(c, { nodeName: 'modbus-edge', token: await createToken(c), args: ['--mqtt-port', String(mqttPort)] });
+const edge = await KedgeEdge.join(c, { nodeName: 'modbus-edge', token: await createToken(c), args: ['--mqtt-port', String(mqttPort), '--mappers', 'none'] });
 const sim = await ModbusSimulator.start();
 after(() => sim.stop());
 const mapper = await KedgeMapper.start({ protocol: 'modbus', node: edge.nodeName, mqtt: `mqtt://127.0.0.1:${mqttPort}` });

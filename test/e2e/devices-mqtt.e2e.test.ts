@@ -13,7 +13,7 @@ const NS = 'devices-mqtt';
 await c.cloud.kubectlOk('1.33', ['create', 'namespace', NS]);
 const mosquitto = await Mosquitto.start();
 after(() => mosquitto.dispose());
-const edge = await KedgeEdge.join(c, { nodeName: 'mqtt-edge', token: await createToken(c), args: ['--mqtt-external', mosquitto.url, '--mqtt-port', '0'] });
+const edge = await KedgeEdge.join(c, { nodeName: 'mqtt-edge', token: await createToken(c), args: ['--mqtt-external', mosquitto.url, '--mqtt-port', '0', '--mappers', 'none'] });
 const results = await MqttWatcher.start(mosquitto.port, ['$hw/events/device/+/+/twin/update/result', '$hw/events/device/+/+/state/update/result', `$hw/events/node/${edge.nodeName}/membership/#`]);
 
 await c.cloud.apply(

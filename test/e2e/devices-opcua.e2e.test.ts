@@ -15,7 +15,7 @@ const c = await useEdgeCloud();
 const NS = 'devices-opcua';
 await c.cloud.kubectlOk('1.33', ['create', 'namespace', NS]);
 const mqttPort = await freeTcpPort();
-const edge = await KedgeEdge.join(c, { nodeName: 'opcua-edge', token: await createToken(c), args: ['--mqtt-port', String(mqttPort)] });
+const edge = await KedgeEdge.join(c, { nodeName: 'opcua-edge', token: await createToken(c), args: ['--mqtt-port', String(mqttPort), '--mappers', 'none'] });
 const server = await OpcuaTestServer.start({ users: { operator: 'op-s3cret' } });
 after(() => server.dispose());
 const dir = await mkdtemp(join(tmpdir(), 'kedge-e2e-opcua-'));

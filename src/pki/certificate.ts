@@ -1,12 +1,21 @@
-import { randomBytes, type X509Certificate as NodeX509Certificate } from 'node:crypto';
+/**
+ * The cluster CA and the certificates it issues, made with @peculiar/x509: the cloud's half of the
+ * PKI. Edge nodes never load this module (see ./light.ts).
+ */
+import { randomBytes, type KeyObject, type X509Certificate as NodeX509Certificate, type webcrypto } from 'node:crypto';
 import * as x509 from './x509.ts';
 import { CertificateError } from './errors.ts';
-import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, signingAlgorithmFor, type CryptoKey, type CryptoKeyPair, type KeyAlgorithm } from './keys.ts';
+import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyAlgorithm, type KeyPair } from './keys.ts';
 import { canonicalIp, isDnsName, unique } from './names.ts';
 import { parseNodeCertificate, type CertificateUsage } from './verify.ts';
 
 // Also exported here, where the cloud's modules have always imported them from.
 export { keyMatchesCertificate, parseNodeCertificate, type CertificateUsage } from './verify.ts';
+
+/** A WebCrypto key, as @peculiar/x509 signs with it (the DOM lib is not loaded, so the type comes from node:crypto). */
+export type CryptoKey = webcrypto.CryptoKey;
+/** A WebCrypto key pair. */
+export type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 /** A signing CA: its certificate and key, as PEM and ready to use. Treat as immutable. */
 export interface CertificateAuthority {
@@ -14,6 +23,7 @@ export interface CertificateAuthority {
   readonly keyPem: string;
   /** The CA certificate parsed by node:crypto, for synchronous chain checks on every request. */
   readonly certificate: NodeX509Certificate;
+  /** The CA's keys as WebCrypto keys, the form @peculiar/x509 signs with. */
   readonly keys: CryptoKeyPair;
 }
 
@@ -53,7 +63,8 @@ export async function createCa(options: CreateCaOptions = {}): Promise<Certifica
   const now = options.now ?? new Date();
   requireName(commonName);
   requireDays(validityDays);
-  const keys = await generateKeyPair(options.keyAlgorithm);
+  const pair = await generateKeyPair(options.keyAlgorithm);
+  const keys = toCryptoKeyPair(pair);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: [{ CN: [commonName] }],
@@ -68,22 +79,24 @@ export async function createCa(options: CreateCaOptions = {}): Promise<Certifica
     ],
   });
   const certPem = cert.toString('pem') + '\n';
-  return freezeCa(certPem, await exportPrivateKeyPem(keys.privateKey), keys);
+  return freezeCa(certPem, await exportPrivateKeyPem(pair.privateKey), keys);
 }
 
 /**
  * Loads a CA from PEM (made by kedge, kubeadm or openssl).
  * @throws {CertificateError} `malformed` when the certificate does not parse, `not-a-ca` when it
  * lacks the CA basic constraint, `invalid-key` / `key-mismatch` when the key is unreadable or not
- * the certificate's.
+ * the certificate's. Nothing in it waits any more (keys are compared as KeyObjects, not exported
+ * through WebCrypto); it stays async so that its callers did not change.
  */
+// eslint-disable-next-line @typescript-eslint/require-await
 export async function loadCa(certPem: string, keyPem: string): Promise<CertificateAuthority> {
   const certificate = parseNodeCertificate(certPem);
   if (!certificate.ca) throw new CertificateError('not-a-ca', `certificate ${certificate.subject} is not a CA`);
-  const keys = importPrivateKeyPem(keyPem);
-  const keySpki = Buffer.from(await crypto.subtle.exportKey('spki', keys.publicKey));
+  const pair = importPrivateKeyPem(keyPem);
+  const keySpki = pair.publicKey.export({ type: 'spki', format: 'der' });
   if (!keySpki.equals(certificate.publicKey.export({ type: 'spki', format: 'der' }))) throw new CertificateError('key-mismatch', 'the CA key does not belong to the CA certificate');
-  return freezeCa(certPem, keyPem, keys);
+  return freezeCa(certPem, keyPem, toCryptoKeyPair(pair));
 }
 
 function freezeCa(certPem: string, keyPem: string, keys: CryptoKeyPair): CertificateAuthority {
@@ -116,7 +129,7 @@ export async function issueServingCertificate(ca: CertificateAuthority, options:
   const commonName = options.commonName ?? dnsNames[0] ?? ipAddresses[0];
   if (commonName === undefined) throw new CertificateError('invalid-request', 'a serving certificate needs at least one DNS name or IP address');
   const keys = await generateKeyPair(options.keyAlgorithm);
-  const certPem = await signLeaf(ca, keys.publicKey, {
+  const certPem = await signLeaf(ca, toCryptoKeyPair(keys).publicKey, {
     commonName,
     organizations: [],
     dnsNames,
@@ -145,7 +158,7 @@ export interface ClientCertificateOptions {
 /** Issues a TLS client certificate (CN = user, O = groups) with a fresh key. */
 export async function issueClientCertificate(ca: CertificateAuthority, options: ClientCertificateOptions): Promise<IssuedCertificate> {
   const keys = await generateKeyPair(options.keyAlgorithm);
-  const certPem = await signLeaf(ca, keys.publicKey, {
+  const certPem = await signLeaf(ca, toCryptoKeyPair(keys).publicKey, {
     commonName: options.commonName,
     organizations: options.organizations ?? [],
     dnsNames: [],
@@ -254,4 +267,23 @@ function requireName(name: string): void {
 
 function requireDays(days: number): void {
   if (!Number.isFinite(days) || days <= 0) throw new CertificateError('invalid-request', `validity must be a positive number of days, got ${days}`);
+}
+
+/** WebCrypto parameters for each key kedge accepts (./keys.ts refuses the others). */
+function webCryptoParams(key: KeyObject): webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams {
+  if (key.asymmetricKeyType === 'ec') return { name: 'ECDSA', namedCurve: key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'P-384' : 'P-256' };
+  return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+}
+
+/** The same keys as WebCrypto keys, which is what @peculiar/x509 signs and embeds. */
+function toCryptoKeyPair(pair: KeyPair): CryptoKeyPair {
+  const params = webCryptoParams(pair.privateKey);
+  return { privateKey: pair.privateKey.toCryptoKey(params, false, ['sign']), publicKey: pair.publicKey.toCryptoKey(params, true, ['verify']) };
+}
+
+/** The algorithm to sign certificates with, chosen from the signing key: SHA-256 for P-256 and RSA, SHA-384 for P-384. */
+function signingAlgorithmFor(key: CryptoKey): webcrypto.EcdsaParams | webcrypto.Algorithm {
+  const alg = key.algorithm as Partial<webcrypto.EcKeyAlgorithm>;
+  if (alg.name === 'ECDSA') return { name: 'ECDSA', hash: alg.namedCurve === 'P-384' ? 'SHA-384' : 'SHA-256' };
+  return { name: 'RSASSA-PKCS1-v1_5' };
 }

@@ -1,35 +1,21 @@
+/**
+ * The cloud's side of certificate signing requests: parsing, proof of possession and signing, with
+ * @peculiar/x509. Edge nodes write theirs with ./pkcs10.ts and never load this module.
+ */
 import * as x509 from './x509.ts';
 import { CertificateError, CsrError } from './errors.ts';
 import type { webcrypto } from 'node:crypto';
-import { signingAlgorithmFor, type CryptoKey, type CryptoKeyPair } from './keys.ts';
-import { LEAF_VALIDITY_DAYS, signLeaf, type CertificateAuthority, type CertificateUsage } from './certificate.ts';
+import { LEAF_VALIDITY_DAYS, signLeaf, type CertificateAuthority, type CertificateUsage, type CryptoKey } from './certificate.ts';
 import { decodePem } from './pem.ts';
+
+// Also exported here, where the cloud's modules have always imported it from.
+export { createCsr, type CreateCsrOptions } from './pkcs10.ts';
 
 /**
  * CSRs arrive from the network (the join service); a real one is well under 2 KiB, so anything
  * this large is refused before it reaches the ASN.1 parser.
  */
 export const MAX_CSR_BYTES = 16 * 1024;
-
-/** Options for {@link createCsr}. */
-export interface CreateCsrOptions {
-  /** E.g. `system:node:<name>`. */
-  commonName: string;
-  /** E.g. `['system:nodes']`. */
-  organizations?: readonly string[];
-  /** The key pair the certificate is for; the CSR is signed with its private key. */
-  key: CryptoKeyPair;
-}
-
-/** Creates a PKCS#10 certificate signing request (PEM `CERTIFICATE REQUEST`). */
-export async function createCsr(options: CreateCsrOptions): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [...(options.organizations ?? []).map((o) => ({ O: [o] })), { CN: [options.commonName] }],
-    keys: options.key,
-    signingAlgorithm: signingAlgorithmFor(options.key.privateKey),
-  });
-  return csr.toString('pem') + '\n';
-}
 
 /** What a CSR asks for, once its signature has been checked. */
 export interface CsrInfo {

@@ -1,38 +1,25 @@
 /**
  * kedge's PKI: key pairs, a cluster CA, serving and client certificates, CSRs, verification and
  * CA pins. Everything produced here is PEM that node:tls, OpenSSL and Go (kubectl) read.
+ *
+ * This is the whole PKI, for the cloud: ./light.ts (what a certificate holder needs, on
+ * node:crypto alone) and the issuing side on @peculiar/x509 (the CA, issuing certificates,
+ * parsing and signing CSRs). Edge code imports ./light.ts instead: see there why.
  */
-export { CertificateError, CsrError, type CertificateRejection, type CsrRejection } from './errors.ts';
-export { generateKeyPair, exportPrivateKeyPem, exportPublicKeyPem, importPrivateKeyPem, type CryptoKey, type CryptoKeyPair, type KeyAlgorithm } from './keys.ts';
+export * from './light.ts';
 export {
   createCa,
   loadCa,
   issueServingCertificate,
   issueClientCertificate,
-  keyMatchesCertificate,
-  parseNodeCertificate,
   CA_VALIDITY_DAYS,
   LEAF_VALIDITY_DAYS,
   type CertificateAuthority,
-  type CertificateUsage,
   type CreateCaOptions,
   type ClientCertificateOptions,
+  type CryptoKey,
+  type CryptoKeyPair,
   type IssuedCertificate,
   type ServingCertificateOptions,
 } from './certificate.ts';
-export { createCsr, parseCsr, signCsr, MAX_CSR_BYTES, type CreateCsrOptions, type CsrInfo, type SignCsrOptions } from './csr.ts';
-export { inspectCertificate, verifyCertificate, type CertificateInfo, type VerifyOptions } from './verify.ts';
-export { caPublicKeyPin, caCertificateDigest, matchesCaPin } from './pin.ts';
-export { canonicalIp, classifySans, isDnsName } from './names.ts';
-export {
-  decodePem,
-  encodePem,
-  firstPemBlock,
-  readPemFile,
-  writeCertificateFile,
-  writeFileAtomic,
-  writeKeyFile,
-  PUBLIC_FILE_MODE,
-  SECRET_FILE_MODE,
-  type PemBlock,
-} from './pem.ts';
+export { parseCsr, signCsr, MAX_CSR_BYTES, type CsrInfo, type SignCsrOptions } from './csr.ts';

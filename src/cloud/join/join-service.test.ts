@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { caCertificateDigest, createCsr, generateKeyPair, verifyCertificate, type CryptoKeyPair } from '../../pki/index.ts';
+import { caCertificateDigest, createCsr, generateKeyPair, verifyCertificate, type KeyPair } from '../../pki/index.ts';
 import { decodeJoinResponse } from '../../protocol/codec.ts';
 import { JOIN_CA_PATH, JOIN_PATH } from '../../protocol/envelope.ts';
 import { TestCloud } from '../hub/testing.ts';
@@ -54,7 +54,7 @@ describe('join service', () => {
   });
   after(async () => cloud.close());
 
-  async function join(token: string, nodeName: string, key?: CryptoKeyPair, commonName = `system:node:${nodeName}`): Promise<Answer & { json: Record<string, unknown> }> {
+  async function join(token: string, nodeName: string, key?: KeyPair, commonName = `system:node:${nodeName}`): Promise<Answer & { json: Record<string, unknown> }> {
     const csr = await createCsr({ commonName, organizations: ['system:nodes'], key: key ?? (await generateKeyPair()) });
     const answer = await call(service.port, 'POST', JOIN_PATH, JSON.stringify({ token, nodeName, csr }), cloud.credentials.caCertPem);
     return { ...answer, json: JSON.parse(answer.body) as Record<string, unknown> };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { resolveDataDir } from '../../cloud/config.ts';
 import { BootstrapTokens, type SecretObject, type TokenInfo } from '../../cloud/join/index.ts';
-import { caCertificateDigest } from '../../pki/index.ts';
+import { caCertificateDigest } from '../../pki/light.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { parseDuration } from '../flags.ts';
 import { KubeHttpClient, readKubeconfig } from '../kube-http-client.ts';

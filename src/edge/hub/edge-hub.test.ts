@@ -10,7 +10,7 @@ import { EdgeHub, type HubTiming } from './edge-hub.ts';
 import { Outbox } from './outbox.ts';
 import { StatusTable } from './status-table.ts';
 import { FakeHub, MemoryCredentials } from './testing.ts';
-import { inspectCertificate } from '../../pki/index.ts';
+import { inspectCertificate } from '../../pki/light.ts';
 
 function pod(name: string, rv: string, uid = `uid-${name}`): KubeObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid, resourceVersion: rv }, spec: { nodeName: 'edge-1', containers: [{ name: 'c', image: 'busybox' }] } };

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SecureContext } from 'node:tls';
 import { describeError } from '../../errors/platform-error.ts';
-import { parseNodeCertificate } from '../../pki/index.ts';
+import { parseNodeCertificate } from '../../pki/light.ts';
 import type { Logger } from '../../log/logger.ts';
 import { HUB_CLOSE_POLICY, HUB_CLOSE_REPLACED } from '../../protocol/envelope.ts';
 import { EdgeError } from '../errors.ts';

@@ -1,6 +1,6 @@
 import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
-import { createCsr, exportPrivateKeyPem, generateKeyPair, inspectCertificate, keyMatchesCertificate, parseNodeCertificate, verifyCertificate } from '../../pki/index.ts';
+import { createCsr, exportPrivateKeyPem, generateKeyPair, inspectCertificate, keyMatchesCertificate, parseNodeCertificate, verifyCertificate } from '../../pki/light.ts';
 import { envelope } from '../../protocol/codec.ts';
 import { EdgeError } from '../errors.ts';
 import type { Envelope } from '../../protocol/envelope.ts';

@@ -11,6 +11,8 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { KubeObject } from '../../api/object.ts';
+// The full PKI: this stand-in is the cloud, so it is a CA and signs CSRs. Only tests load it.
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports
 import { createCa, createCsr, exportPrivateKeyPem, generateKeyPair, issueServingCertificate, signCsr, type CertificateAuthority } from '../../pki/index.ts';
 import { decodeEnvelope, encodeEnvelope, envelope } from '../../protocol/codec.ts';
 import { HUB_PATH, type Contents, type Envelope, type SyncedKind } from '../../protocol/envelope.ts';

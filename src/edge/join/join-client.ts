@@ -5,7 +5,7 @@ import { isJsonObject } from '../../api/object.ts';
 import { ERROR_CODES } from '../../errors/codes.ts';
 import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
-import { caCertificateDigest, createCsr, exportPrivateKeyPem, generateKeyPair, inspectCertificate, keyMatchesCertificate, parseNodeCertificate, verifyCertificate } from '../../pki/index.ts';
+import { caCertificateDigest, createCsr, exportPrivateKeyPem, generateKeyPair, inspectCertificate, keyMatchesCertificate, parseNodeCertificate, verifyCertificate } from '../../pki/light.ts';
 import { decodeJoinResponse, decodeJoinToken, ProtocolError } from '../../protocol/codec.ts';
 import { JOIN_CA_PATH, JOIN_PATH, type JoinRequest } from '../../protocol/envelope.ts';
 import { EdgeError, type EdgeErrorCode } from '../errors.ts';

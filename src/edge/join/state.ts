@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isJsonObject } from '../../api/object.ts';
-import { decodePem, encodePem, inspectCertificate, keyMatchesCertificate, parseNodeCertificate, verifyCertificate, writeCertificateFile, writeFileAtomic, SECRET_FILE_MODE } from '../../pki/index.ts';
+import { decodePem, encodePem, inspectCertificate, keyMatchesCertificate, parseNodeCertificate, verifyCertificate, writeCertificateFile, writeFileAtomic, SECRET_FILE_MODE } from '../../pki/light.ts';
 import { EdgeError } from '../errors.ts';
 import type { HubCredentials } from '../hub/rotation.ts';
 import type { HubAddress, NodeTls } from '../hub/transport.ts';

@@ -39,6 +39,8 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
+      // Kubernetes orders strings by bytes; localeCompare depends on the locale and loads ICU's collation.
+      'no-restricted-properties': ['error', { property: 'localeCompare', message: 'use compareStrings from src/api/compare.ts (byte order, as Kubernetes sorts)' }],
     },
   },
   {

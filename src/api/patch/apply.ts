@@ -29,6 +29,7 @@ import type { SchemaNode, SchemaResolver } from '../schema/schema-node.ts';
 import { fieldElement, FieldSet, formatPath, keyElement, removeAtPath, valueAtPath, type FieldPath, type PathElement } from './field-set.ts';
 import { cloneJson, deleteOwn, getOwn, isObject, jsonEqual, setOwn } from './json-value.ts';
 import { fieldMergeMeta, itemMergeMeta, mergeMetaOf, type FieldMergeMeta } from './schema-meta.ts';
+import { compareStrings } from '../compare.ts';
 
 /** The manager that owns, at the first apply, everything an object had before it. */
 export const BEFORE_FIRST_APPLY = 'before-first-apply';
@@ -218,10 +219,6 @@ function withManagedFields(obj: JsonObject, managers: Map<string, Manager>): Kub
   else deleteOwn(metadata, 'managedFields');
   obj['metadata'] = metadata;
   return obj as unknown as KubeObject;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function seconds(time: string | undefined): number {

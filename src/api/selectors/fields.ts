@@ -5,6 +5,7 @@
  * is one the resource supports.
  */
 import { apiErrors } from '../errors.ts';
+import { compareStrings } from '../compare.ts';
 
 /** `=` (also written `==`) or `!=`. */
 export type FieldOperator = '=' | '!=';
@@ -79,10 +80,6 @@ export class FieldSelector {
   toString(): string {
     return this.#requirements.map(termString).join(',');
   }
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `fields.EscapeValue`: the inverse of {@link unescapeValue}. */

@@ -7,6 +7,7 @@ import type { LabelSelector as MetaLabelSelector } from 'kubernetes-types/meta/v
 import { apiErrors } from '../errors.ts';
 import { fieldErrors, type FieldError } from '../field-error.ts';
 import { labelValueErrors, qualifiedNameErrors } from './label-validation.ts';
+import { compareStrings } from '../compare.ts';
 
 /** `selection.Operator` values, spelled as apimachinery spells them. */
 export type LabelOperator = 'in' | 'notin' | '=' | '==' | '!=' | 'exists' | '!' | 'gt' | 'lt';
@@ -97,10 +98,6 @@ export class LabelSelector {
   toString(): string {
     return this.#requirements.map(requirementToString).join(',');
   }
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const INT64_MIN = -(2n ** 63n);

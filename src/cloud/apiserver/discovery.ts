@@ -1,5 +1,6 @@
 import type { ResourceType } from './resources/resource-type.ts';
 import type { ResourceRegistry } from './resources/registry.ts';
+import { compareStrings } from '../../api/compare.ts';
 
 /** A subresource served outside the generic status/scale ones (pods/binding, namespaces/finalize, ...). */
 export interface ExtraSubresource {
@@ -77,7 +78,7 @@ export class Discovery {
   }
 
   #resourceList(group: string, version: string, all: readonly ResourceType[]): string | undefined {
-    const rts = all.filter((r) => r.group === group && r.version === version).sort((a, b) => a.plural.localeCompare(b.plural));
+    const rts = all.filter((r) => r.group === group && r.version === version).sort((a, b) => compareStrings(a.plural, b.plural));
     if (rts.length === 0) return undefined;
     const resources: Record<string, unknown>[] = [];
     for (const rt of rts) {
@@ -137,5 +138,5 @@ export function compareVersions(a: string, b: string): number {
   };
   const [ra, rb] = [rank(a), rank(b)];
   for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
-  return a.localeCompare(b);
+  return compareStrings(a, b);
 }

@@ -5,6 +5,7 @@ import { hasCode } from '../../errors/platform-error.ts';
 import { decodeJoinToken, encodeJoinToken } from '../../protocol/codec.ts';
 import type { ResourceClient } from '../client/client.ts';
 import { JoinError } from './errors.ts';
+import { compareStrings } from '../../api/compare.ts';
 
 /** A Secret as the API serves it. */
 export type SecretObject = KubeObject & Secret;
@@ -128,7 +129,7 @@ export class BootstrapTokens {
     return items
       .filter((s) => s.type === BOOTSTRAP_TOKEN_TYPE && s.metadata.name?.startsWith(TOKEN_SECRET_PREFIX) === true)
       .map(tokenInfo)
-      .sort((a, b) => a.id.localeCompare(b.id));
+      .sort((a, b) => compareStrings(a.id, b.id));
   }
 
   /**

@@ -11,6 +11,7 @@ import { EventRecorder, type EventSink } from './events.ts';
 import { podKey, type PodObject } from './pod-spec.ts';
 import { PodWorker, type NodeView, type PodDeletionSink, type PodStatusSink } from './pod-worker.ts';
 import { VolumeManager } from './volumes.ts';
+import { compareStrings } from '../../api/compare.ts';
 
 /** Options of {@link Edged}. */
 export interface EdgedOptions {
@@ -91,7 +92,7 @@ export class Edged {
       .list('pods')
       .map((s) => s.object as PodObject)
       .filter((p) => p.spec?.nodeName === this.#o.nodeName)
-      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
+      .sort((a, b) => compareStrings(a.metadata.creationTimestamp ?? '', b.metadata.creationTimestamp ?? ''));
     for (const pod of pods) this.#upsert(pod);
     this.#log.info('pods restored from edge.db', { pods: pods.length, runtime: this.#runtimeName });
     await this.#removeOrphans();

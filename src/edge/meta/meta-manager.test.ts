@@ -8,6 +8,7 @@ import { hasCode } from '../../errors/platform-error.ts';
 import { silentLogger } from '../../log/logger.ts';
 import { openEdgeDatabase } from '../db.ts';
 import { isNewer, MetaManager, type Change } from './meta-manager.ts';
+import { compareStrings } from '../../api/compare.ts';
 
 function pod(name: string, uid: string, rv: string, extra: Partial<KubeObject> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid, resourceVersion: rv }, spec: { nodeName: 'edge-1' }, ...extra };
@@ -36,7 +37,7 @@ test('upserts are stored with uid and resourceVersion and survive reopening the 
   const again = new MetaManager({ db: openEdgeDatabase(tmp.path), log: silentLogger() });
   assert.equal(again.revision, 3);
   assert.deepEqual(
-    again.inventory().sort((x, y) => x.name.localeCompare(y.name)),
+    again.inventory().sort((x, y) => compareStrings(x.name, y.name)),
     [
       { kind: 'pods', namespace: 'default', name: 'a', uid: 'u-a', resourceVersion: '10' },
       { kind: 'configmaps', namespace: 'default', name: 'cfg', uid: 'u-c', resourceVersion: '11' },

@@ -5,6 +5,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { StatusTable } from '../hub/status-table.ts';
 import type { MetaManager } from '../meta/meta-manager.ts';
 import { goArch, type HostFacts } from './host.ts';
+import { compareStrings } from '../../api/compare.ts';
 
 /** The label every edge node carries (KubeEdge's). */
 export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
@@ -188,7 +189,7 @@ function fingerprint(status: NodeStatus): string {
   const quantities = (q: Record<string, string> | undefined): [string, string][] =>
     Object.entries(q ?? {})
       .map(([k, v]): [string, string] => [k, canonicalQuantity(v) ?? v])
-      .sort(([a], [b]) => a.localeCompare(b));
+      .sort(([a], [b]) => compareStrings(a, b));
   return JSON.stringify({
     capacity: quantities(status.capacity),
     allocatable: quantities(status.allocatable),
@@ -197,6 +198,6 @@ function fingerprint(status: NodeStatus): string {
       .map((c) => [c.type, c.status, c.reason ?? ''])
       .sort(),
     addresses: (status.addresses ?? []).map((a) => [a.type, a.address]),
-    nodeInfo: Object.entries(status.nodeInfo ?? {}).sort(([a], [b]) => a.localeCompare(b)),
+    nodeInfo: Object.entries(status.nodeInfo ?? {}).sort(([a], [b]) => compareStrings(a, b)),
   });
 }

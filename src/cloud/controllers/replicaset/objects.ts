@@ -2,6 +2,7 @@ import type { DaemonSet, Deployment, ReplicaSet } from 'kubernetes-types/apps/v1
 import type { Node, Pod } from 'kubernetes-types/core/v1.d.ts';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.d.ts';
 import type { KubeObject } from '../../../api/object.ts';
+import { compareStrings } from '../../../api/compare.ts';
 
 /** Objects as the informers and clients carry them: kubernetes-types' shapes with the metadata kedge always has. */
 export type PodObject = KubeObject & Pod;
@@ -48,10 +49,6 @@ export function byCreation(a: KubeObject, b: KubeObject): number {
   return compareStrings(a.metadata.name ?? '', b.metadata.name ?? '');
 }
 
-/** Byte-order string comparison, as Go's `<` on strings. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The value of Kubernetes' `IntOrString` fields (maxSurge, maxUnavailable). */
 export type IntOrString = number | string;

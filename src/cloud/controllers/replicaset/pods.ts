@@ -5,7 +5,8 @@
  */
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.d.ts';
-import { byCreation, compareStrings, timeMs, type PodObject } from './objects.ts';
+import { compareStrings } from '../../../api/compare.ts';
+import { byCreation, timeMs, type PodObject } from './objects.ts';
 
 /** `controller.IsPodActive`: not finished and not being deleted; only these count as replicas. */
 export function isPodActive(pod: PodObject): boolean {

@@ -9,8 +9,7 @@ import type { Logger } from '../../../log/logger.ts';
 import { EdgeError } from '../../errors.ts';
 import { readImageArchive, resolvePlatformImage, type Descriptor, type ImageArchive } from '../image/archive.ts';
 import { setTimeout as delay } from 'node:timers/promises';
-import { containerdServices, criServices, GrpcChannel, hasGrpcStatus } from './grpc.ts';
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { containerdServices, criServices, GrpcChannel, GrpcStatus as grpcStatus, hasGrpcStatus } from './grpc.ts';
 
 /** Options of {@link importImageArchive}. */
 export interface ImportOptions {
@@ -188,7 +187,7 @@ class Importer {
     if (blob === undefined) throw new EdgeError('EDGE_IMAGE_ARCHIVE_INVALID', `blob ${desc.digest} (${desc.mediaType}) is not in the archive`);
     const ref = `kedge-import-${desc.digest}`;
     const stream = this.#ch.duplex<object, { offset: number; digest: string }>(containerdServices().content, 'Write', { metadata: this.#metadata });
-    const responses = stream[Symbol.asyncIterator]() as AsyncIterator<{ offset: number; digest: string }>;
+    const responses = stream[Symbol.asyncIterator]();
     const send = async (msg: object): Promise<{ offset: number; digest: string }> => {
       stream.write(msg);
       const next = await responses.next();

@@ -17,7 +17,7 @@ import { connect as netConnect } from 'node:net';
 import { EdgeError, type EdgeErrorCode } from '../../errors.ts';
 import { containerdServiceTable, type ContainerdServiceName } from './containerd-messages.ts';
 import { criService } from './cri-messages.ts';
-import { decodeMessage, encodeMessage, type MethodType, type ServiceType } from './protobuf.ts';
+import { decodeMessage, encodeMessageChunks, type MethodType, type ServiceType } from './protobuf.ts';
 
 /** gRPC status codes (the numbers are the protocol's). */
 export const GrpcStatus = {
@@ -205,7 +205,7 @@ export class GrpcChannel {
   async unary<Res>(service: ServiceType, method: string, request: object, options: CallOptions = {}): Promise<Res> {
     const m = service.methods.get(method);
     if (m === undefined) throw new Error(`no gRPC method ${method} in ${service.name}`);
-    let frame: Buffer;
+    let frame: Buffer[];
     try {
       frame = encodeFrame(m, request);
       // A stream the server refused (REFUSED_STREAM) never ran: it is retried once, transparently,
@@ -223,7 +223,7 @@ export class GrpcChannel {
     }
   }
 
-  #unaryOnce<Res>(m: MethodType, frame: Buffer, options: CallOptions): Promise<Res> {
+  #unaryOnce<Res>(m: MethodType, frame: readonly Buffer[], options: CallOptions): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const replies: Buffer[] = [];
       const call = this.#start(m, options, 120_000, {
@@ -238,7 +238,9 @@ export class GrpcChannel {
           }
         },
       });
-      call?.end(frame);
+      if (call === undefined) return;
+      writeFrame(call, frame);
+      call.end();
     });
   }
 
@@ -278,7 +280,7 @@ export class GrpcChannel {
     return {
       write: (message) => {
         if (stream === undefined || stream.closed || stream.destroyed) throw failure ?? new GrpcError(GrpcStatus.CANCELLED, 'the call has ended');
-        stream.write(encodeFrame(m, message));
+        writeFrame(stream, encodeFrame(m, message));
       },
       end: () => stream?.end(),
       cancel: () => {
@@ -388,11 +390,15 @@ class RefusedStream extends GrpcError {
   }
 }
 
-/** A request message as one frame. @throws GrpcError INTERNAL or RESOURCE_EXHAUSTED */
-function encodeFrame(m: MethodType, message: object): Buffer {
-  let body: Buffer;
+/**
+ * A request message as one frame: the 5-byte header and the message's chunks (see
+ * {@link encodeMessageChunks}), written to the stream one after another.
+ * @throws GrpcError INTERNAL or RESOURCE_EXHAUSTED
+ */
+function encodeFrame(m: MethodType, message: object): Buffer[] {
+  let body: { chunks: Buffer[]; length: number };
   try {
-    body = encodeMessage(m.request, message);
+    body = encodeMessageChunks(m.request, message);
   } catch (err) {
     throw new GrpcError(GrpcStatus.INTERNAL, `request message serialization failure: ${(err as Error).message}`, { cause: err });
   }
@@ -400,7 +406,14 @@ function encodeFrame(m: MethodType, message: object): Buffer {
   const header = Buffer.allocUnsafe(FRAME_HEADER);
   header[0] = 0;
   header.writeUInt32BE(body.length, 1);
-  return Buffer.concat([header, body]);
+  return [header, ...body.chunks];
+}
+
+/** Writes a frame's chunks in one go (one writev). */
+function writeFrame(stream: ClientHttp2Stream, frame: readonly Buffer[]): void {
+  stream.cork();
+  for (const chunk of frame) stream.write(chunk);
+  stream.uncork();
 }
 
 /**

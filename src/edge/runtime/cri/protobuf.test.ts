@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { bytes, join, message, packed, string, varint, varintBytes } from '../../../api/protobuf/test-encoder.ts';
 import { containerdSchema } from './containerd-messages.ts';
 import { criMessage, criSchema } from './cri-messages.ts';
-import { camelCase, decodeMessage, defineSchema, encodeMessage, ProtobufWireError, type MessageType } from './protobuf.ts';
+import { camelCase, decodeMessage, defineSchema, encodeMessage, encodeMessageChunks, ProtobufWireError, type MessageType } from './protobuf.ts';
 import { normalized, randomValue, rng } from './protobuf-testing.ts';
 
 const TEST = defineSchema({
@@ -143,12 +143,17 @@ describe('round trips', () => {
     assert.throws(() => encodeMessage(OUTER, { labels: [] }), { name: 'TypeError', message: /labels: expected an object/ });
   });
 
-  it('copies bytes fields out of the frame and references large ones without copying when encoding', () => {
+  it('copies bytes fields out of the frame when decoding, and passes large ones on without copying when encoding', () => {
     const frame = encodeMessage(OUTER, { data: Buffer.alloc(100_000, 7) });
     const d = decodeMessage(OUTER, frame);
     frame.fill(0);
     assert.equal((d['data'] as Buffer)[0], 7);
     assert.equal((d['data'] as Buffer).buffer === frame.buffer, false);
+    const data = Buffer.alloc(1024 * 1024, 1);
+    const { chunks, length } = encodeMessageChunks(OUTER, { id: 'x', data, flag: true });
+    assert.ok(chunks.includes(data), 'the 1 MiB payload is passed on, not copied');
+    assert.equal(length, data.length + 3 + 4 + 2);
+    assert.deepEqual(Buffer.concat(chunks), encodeMessage(OUTER, { id: 'x', data, flag: true }));
   });
 });
 

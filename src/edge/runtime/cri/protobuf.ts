@@ -248,6 +248,12 @@ class WireWriter {
     this.#flush();
     return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.length);
   }
+
+  /** The encoding as the chunks it was written in: large payloads stay the caller's buffers. */
+  chunks(): Buffer[] {
+    this.#flush();
+    return this.#chunks;
+  }
 }
 
 /**
@@ -261,6 +267,17 @@ export function encodeMessage(type: MessageType, value: object): Buffer {
   const w = new WireWriter();
   writeMessage(w, type, value as Record<string, unknown>, type.name);
   return w.finish();
+}
+
+/**
+ * {@link encodeMessage} without joining the result: the chunks and their total length. A top-level
+ * `bytes` field (a 1 MiB layer chunk of an image import) is passed on as the caller's buffer, not
+ * copied; copies of megabytes become garbage that V8 may keep for a long while in an idle process.
+ */
+export function encodeMessageChunks(type: MessageType, value: object): { chunks: Buffer[]; length: number } {
+  const w = new WireWriter();
+  writeMessage(w, type, value as Record<string, unknown>, type.name);
+  return { chunks: w.chunks(), length: w.length };
 }
 
 function writeMessage(w: WireWriter, type: MessageType, value: Record<string, unknown>, path: string): void {

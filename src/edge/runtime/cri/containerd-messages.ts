@@ -2,7 +2,7 @@
  * containerd's own services that image import uses (content, images, snapshots, diff, leases,
  * version), as a table for the codec in protobuf.ts. It copies proto/containerd/*.proto (a subset
  * of containerd's api/, field numbers unchanged) and the three well-known types they import;
- * containerd-messages.test.ts checks the two agree against protobufjs' reading of the .protos.
+ * wire-compat.test.ts checks the two agree against protobufjs' reading of the .protos.
  */
 import { defineSchema, type Schema, type ServiceType } from './protobuf.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The CRI (runtime.v1) messages and services the edge uses, as a table for the codec in
  * protobuf.ts. It copies proto/api.proto (itself a subset of k8s.io/cri-api's api.proto, field
- * numbers unchanged) line for line; cri-messages.test.ts checks the two agree, field by field,
+ * numbers unchanged) line for line; wire-compat.test.ts checks the two agree, field by field,
  * against protobufjs' reading of the .proto.
  */
 import { defineSchema, type MessageType, type Schema, type ServiceType } from './protobuf.ts';

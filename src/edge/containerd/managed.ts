@@ -7,8 +7,6 @@ import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { EdgeError } from '../errors.ts';
 import { criServices, GrpcChannel } from '../runtime/cri/grpc.ts';
-import { importImageArchive } from '../runtime/cri/image-import.ts';
-import { buildImageArchive, busyboxRootfs } from '../runtime/image/build.ts';
 import { isRunning } from '../runtime/process/proc.ts';
 import { containerdConfig, containerdPaths, isolatedCniConfig, type ContainerdPaths } from './config.ts';
 
@@ -206,6 +204,8 @@ export class ManagedContainerd {
         this.#log.warn('no busybox to build the sandbox image from; pods cannot start until an image with this name is imported', { image: SANDBOX_IMAGE, busybox });
         return;
       }
+      // Built and imported once per data dir: the image code is loaded only then.
+      const [{ importImageArchive }, { buildImageArchive, busyboxRootfs }] = await Promise.all([import('../runtime/cri/image-import.ts'), import('../runtime/image/build.ts')]);
       const file = join(this.paths.dir, 'kedge-pause.tar');
       await writeFile(file, buildImageArchive({ name: SANDBOX_IMAGE, layers: [busyboxRootfs(busybox, ['sleep'])], config: { Entrypoint: ['/bin/sleep', 'inf'] } }));
       try {

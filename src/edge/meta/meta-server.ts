@@ -5,7 +5,8 @@ import { ApiError, apiErrors, isApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/object.ts';
 import { parseFieldSelector, validateFieldSelector, type FieldSelector } from '../../api/selectors/fields.ts';
 import { parseLabelSelector, type LabelSelector } from '../../api/selectors/labels.ts';
-import { defaultTableColumns, printerColumnsTable, tableColumnsFor, tableRowCells, type TableColumn } from '../../api/table/index.ts';
+import type * as TableModule from '../../api/table/index.ts';
+import type { TableColumn } from '../../api/table/index.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Change, MetaManager, StoredObject } from './meta-manager.ts';
 import { apiVersionOfResource, SERVED_RESOURCES, type ServedResource } from './resources.ts';
@@ -13,6 +14,11 @@ import { apiVersionOfResource, SERVED_RESOURCES, type ServedResource } from './r
 // node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export, and
 // http's WebSocket getters load undici and http2, about 10 MB an edge node never uses.
 const { createServer } = process.getBuiltinModule('node:http');
+
+/** kubectl's printers, loaded on the first Table request: most edge nodes never get one. */
+type Tables = typeof TableModule;
+let tables: Promise<Tables> | undefined;
+const loadTables = (): Promise<Tables> => (tables ??= import('../../api/table/index.ts'));
 
 /** Options of {@link MetaServer}. */
 export interface MetaServerOptions {
@@ -123,27 +129,28 @@ export class MetaServer {
     if (target === undefined) throw apiErrors.pathNotFound(path);
     const q = url.searchParams;
     const table = wantsTable(req.headers.accept);
+    const printers = table !== undefined ? await loadTables() : undefined;
     if (target.name !== undefined && q.get('watch') !== 'true' && q.get('watch') !== '1') {
       const stored = this.#meta.get(target.resource.plural, target.namespace ?? '', target.name);
       if (stored === undefined) throw apiErrors.notFound({ group: target.resource.group, resource: target.resource.plural, name: target.name });
-      sendJson(res, 200, table !== undefined ? tableOf(target.resource, [stored], table, {}, q) : served(stored));
+      sendJson(res, 200, table !== undefined ? tableOf(printers!, target.resource, [stored], table, {}, q) : served(stored));
       return;
     }
     const select = selection(target, q);
     if (q.get('watch') === 'true' || q.get('watch') === '1') {
-      await this.#watch(res, target, select, q, table, signal);
+      await this.#watch(res, target, select, q, table === undefined ? undefined : { version: table, printers: printers! }, signal);
       return;
     }
     const items = this.#meta.list(target.resource.plural, target.namespace).filter(select);
     const listMeta = { resourceVersion: String(this.#meta.revision) };
     if (table !== undefined) {
-      sendJson(res, 200, tableOf(target.resource, items, table, listMeta, q));
+      sendJson(res, 200, tableOf(printers!, target.resource, items, table, listMeta, q));
       return;
     }
     sendJson(res, 200, { kind: `${target.resource.kind}List`, apiVersion: apiVersionOfResource(target.resource), metadata: listMeta, items: items.map(served) });
   }
 
-  async #watch(res: ServerResponse, target: ResourcePath, select: Selection, q: URLSearchParams, table: string | undefined, signal: AbortSignal): Promise<void> {
+  async #watch(res: ServerResponse, target: ResourcePath, select: Selection, q: URLSearchParams, table: { version: string; printers: Tables } | undefined, signal: AbortSignal): Promise<void> {
     const rv = q.get('resourceVersion') ?? '';
     const inScope = (o: StoredObject): boolean => o.kind === target.resource.plural && (target.namespace === undefined || o.namespace === target.namespace) && select(o);
     // Subscribing and reading the starting point happen in one synchronous step, so no change can
@@ -180,12 +187,12 @@ export class MetaServer {
     res.once('close', stop);
     abort.signal.addEventListener('abort', () => wake?.(), { once: true });
 
-    res.writeHead(200, { 'Content-Type': table !== undefined ? `application/json;as=Table;g=meta.k8s.io;v=${table}` : 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, { 'Content-Type': table !== undefined ? `application/json;as=Table;g=meta.k8s.io;v=${table.version}` : 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     let columnsSent = false;
     const encode = (c: Change): string => {
       if (table === undefined) return `${JSON.stringify({ type: c.type, object: served(c.object, c.rev) })}\n`;
-      const t = tableOf(target.resource, [{ ...c.object, rev: c.rev }], table, { resourceVersion: String(c.rev) }, q, !columnsSent);
+      const t = tableOf(table.printers, target.resource, [{ ...c.object, rev: c.rev }], table.version, { resourceVersion: String(c.rev) }, q, !columnsSent);
       columnsSent = true;
       return `${JSON.stringify({ type: c.type, object: t })}\n`;
     };
@@ -328,7 +335,8 @@ function wantsTable(accept: string | undefined): string | undefined {
   return undefined;
 }
 
-function tableOf(r: ServedResource, items: readonly StoredObject[], version: string, listMeta: Record<string, unknown>, q: URLSearchParams, withColumns = true): Record<string, unknown> {
+function tableOf(printers: Tables, r: ServedResource, items: readonly StoredObject[], version: string, listMeta: Record<string, unknown>, q: URLSearchParams, withColumns = true): Record<string, unknown> {
+  const { defaultTableColumns, printerColumnsTable, tableColumnsFor, tableRowCells } = printers;
   const now = new Date();
   const include = q.get('includeObject') ?? 'Metadata';
   const gvk = { group: r.group, version: r.version, kind: r.kind };

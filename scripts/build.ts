@@ -3,9 +3,10 @@
 //
 // Why: Node.js strips TypeScript at load time with a WebAssembly compiler that stays resident, about
 // 17 MB of every process; an edge node's whole budget is 70 MB. The build strips types with the same
-// stripper ahead of time. Types become whitespace, so every line and column stays where it is in the
-// .ts file and stack traces point at the source without source maps. Relative `.ts` specifiers become
-// `.js` ones; they are found with TypeScript's own import scanner, not a pattern.
+// stripper ahead of time. Types become whitespace, so every line stays where it is in the .ts file
+// and stack traces point at the source without source maps. Relative `.ts` specifiers become
+// `.js` ones; they are found with TypeScript's own import scanner, not a pattern. Then comments and
+// indentation go (compact.ts), which keeps every line where it was.
 //
 // `node scripts/build.ts` rebuilds dist/ from scratch and then writes dist/BUILT. bin/kedge runs dist/
 // only while no file under src/ is newer than that stamp, and the sources directly otherwise, so an
@@ -15,6 +16,7 @@ import { stripTypeScriptTypes } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { compact } from './compact.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -49,7 +51,7 @@ function build(): number {
     }
     // sourceURL: stack traces name the .ts file, whose lines and columns these are.
     const stripped = stripTypeScriptTypes(readFileSync(from, 'utf8'), { mode: 'strip', sourceUrl: pathToFileURL(from).href });
-    writeFileSync(to, rewriteImports(stripped, file));
+    writeFileSync(to, compact(rewriteImports(stripped, file)));
     modules++;
   }
   // `type: module` for the .js files, and the version the CLI reports (src/edge/version.ts imports it).

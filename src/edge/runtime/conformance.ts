@@ -140,6 +140,38 @@ export function runRuntimeConformance(name: string, factory: () => Promise<Runti
         await rt.stopContainer(id, 10);
       });
 
+      await t.test('exec: piped stdin ends with its input; stdout, stderr and the exit code apart; a closed session kills the command', async () => {
+        const { rt, image, sandbox, sandboxId, data } = await setup();
+        const id = await rt.createContainer(sandboxId, container(image, data, 'execs', 'touch data/ready; while true; do sleep 1; done'), sandbox);
+        await rt.startContainer(id);
+        await waitFor(() => existsSync(join(data, 'ready')));
+
+        const cat = await run(rt, id, ['cat'], 'hello\n');
+        assert.deepEqual(cat, { exitCode: 0, stdout: 'hello\n', stderr: '' }, 'cat ends when its stdin does');
+        const wc = await run(rt, id, ['sh', '-c', 'wc -c'], Buffer.alloc(1024 * 1024, 'x'));
+        assert.deepEqual([wc.exitCode, wc.stdout.trim(), wc.stderr], [0, String(1024 * 1024), ''], 'all of 1 MiB arrives, then EOF');
+        const mixed = await run(rt, id, ['sh', '-c', 'echo out; echo err >&2; exit 7'], undefined);
+        assert.deepEqual(mixed, { exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
+
+        // `exec` makes the shell the sleep, so the pid written is the process the session runs.
+        const session = await rt.exec(id, ['sh', '-c', 'echo $$ > data/pid; exec sleep 300'], { stdin: true, tty: false });
+        session.stdout.resume();
+        session.stderr?.resume();
+        await waitFor(() => existsSync(join(data, 'pid')));
+        const pid = (await readFile(join(data, 'pid'), 'utf8')).trim();
+        const alive = async (): Promise<boolean> => (await rt.execSync(id, ['sh', '-c', `kill -0 ${pid}`], 5)).exitCode === 0;
+        assert.equal(await alive(), true);
+        session.close();
+        const code = await session.exitCode;
+        assert.notEqual(code, 0, 'killed, not finished');
+        const deadline = Date.now() + 10_000;
+        while (await alive()) {
+          if (Date.now() > deadline) assert.fail(`the command (pid ${pid}) outlived its session`);
+          await delay(50);
+        }
+        await rt.stopContainer(id, 1);
+      });
+
       await t.test('a container that ignores SIGTERM is killed when the grace period ends', async () => {
         const { rt, image, sandbox, sandboxId, data } = await setup();
         const id = await rt.createContainer(sandboxId, container(image, data, 'stubborn', 'trap "" TERM; touch data/ready; while true; do sleep 1; done'), sandbox);
@@ -201,6 +233,23 @@ export function runRuntimeConformance(name: string, factory: () => Promise<Runti
       if (dir !== '') await rm(dir, { recursive: true, force: true });
     }
   });
+}
+
+/** Runs a command with `input` on its stdin (then closed) and collects what it writes. */
+async function run(rt: Runtime, id: string, cmd: readonly string[], input: string | Buffer | undefined): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const session = await rt.exec(id, cmd, { stdin: input !== undefined, tty: false });
+  let stdout = '';
+  let stderr = '';
+  session.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  session.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  if (input !== undefined) session.stdin!.end(input);
+  const timeout = setTimeout(() => session.close(), 20_000);
+  try {
+    return { exitCode: await session.exitCode, stdout, stderr };
+  } finally {
+    clearTimeout(timeout);
+    session.close();
+  }
 }
 
 async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {

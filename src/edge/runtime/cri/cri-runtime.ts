@@ -1,5 +1,3 @@
-import { PassThrough } from 'node:stream';
-import WebSocket from 'ws';
 import { EdgeError } from '../../errors.ts';
 import { previousLog, readCriLog } from '../cri-log.ts';
 import type {
@@ -21,6 +19,7 @@ import type {
   RuntimeVersion,
   SandboxState,
 } from '../runtime.ts';
+import { ExecProcesses } from './containerd-tasks.ts';
 import { criServices, GrpcChannel, type CallOptions } from './grpc.ts';
 
 /** Options of {@link CriRuntime}. */
@@ -89,18 +88,21 @@ const CONTAINER_STATES: Record<CriContainer['state'], ContainerState> = {
 /**
  * The `cri` runtime: any CRI runtime (containerd here) over its unix socket, speaking runtime.v1.
  * Logs are the CRI-format files the runtime writes; interactive exec goes through the runtime's
- * streaming server (WebSocket, `v4.channel.k8s.io`).
+ * streaming server (SPDY/3.1, `v4.channel.k8s.io`: see spdy-exec.ts), and is killed through
+ * containerd's Tasks service when its session is closed early.
  */
 export class CriRuntime implements Runtime {
   readonly kind = 'cri' as const;
   readonly #grpc: GrpcChannel;
   readonly #callTimeoutMs: number;
   readonly #pullTimeoutMs: number;
+  readonly #execs: ExecProcesses;
 
   constructor(options: CriRuntimeOptions) {
     this.#grpc = new GrpcChannel(options.endpoint, `the container runtime at ${options.endpoint}`);
     this.#callTimeoutMs = options.callTimeoutMs ?? 120_000;
     this.#pullTimeoutMs = options.pullTimeoutMs ?? 600_000;
+    this.#execs = new ExecProcesses(this.#grpc);
   }
 
   #rt<Res>(method: string, request: object, options: CallOptions = {}): Promise<Res> {
@@ -238,8 +240,22 @@ export class CriRuntime implements Runtime {
   }
 
   async exec(id: string, cmd: readonly string[], options: ExecOptions): Promise<ExecSession> {
+    // Undefined for a CRI runtime without containerd's Tasks service: close() then only drops the connection.
+    const before = await this.#execs.list(id).catch(() => undefined);
     const r = await this.#rt<{ url: string }>('Exec', { containerId: id, cmd, tty: options.tty, stdin: options.stdin, stdout: true, stderr: !options.tty });
-    return openStreamingExec(r.url, options);
+    // Loaded at the first exec: an edge that never execs never loads the SPDY client (and zlib for it).
+    const { openSpdyExec } = await import('./spdy-exec.ts');
+    let found: Promise<string | undefined> = Promise.resolve(undefined);
+    const session = await openSpdyExec(r.url, options, {
+      kill: async () => {
+        const execId = await found;
+        if (execId === undefined) return false;
+        await this.#execs.kill(id, execId);
+        return true;
+      },
+    });
+    if (before !== undefined) found = this.#execs.find(id, before, cmd, session.exitCode);
+    return session;
   }
 
   async *logs(id: string, options: LogOptions, signal?: AbortSignal): AsyncIterable<LogEntry> {
@@ -351,73 +367,4 @@ function containerConfig(c: ContainerConfig): object {
       },
     },
   };
-}
-
-/** Channels of the Kubernetes streaming protocol. */
-const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4 } as const;
-
-/**
- * Connects to a CRI streaming server's exec URL with the WebSocket flavour of the Kubernetes
- * streaming protocol (`v4.channel.k8s.io`: one byte of channel, then data; the error channel
- * carries a `Status` with the exit code).
- */
-async function openStreamingExec(url: string, options: ExecOptions): Promise<ExecSession> {
-  const ws = new WebSocket(url.replace(/^http/, 'ws'), ['v4.channel.k8s.io']);
-  ws.binaryType = 'nodebuffer';
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', (err) => reject(new EdgeError('EDGE_RUNTIME_ERROR', `connecting to the runtime's exec stream: ${err.message}`, { cause: err })));
-  });
-  const stdout = new PassThrough();
-  const stderr = options.tty ? undefined : new PassThrough();
-  const stdin = options.stdin ? new PassThrough() : undefined;
-  let status: string | undefined;
-  stdin?.on('data', (chunk: Buffer) => ws.send(Buffer.concat([Buffer.from([CH.stdin]), chunk])));
-  ws.on('message', (data: Buffer) => {
-    if (data.length === 0) return;
-    const body = data.subarray(1);
-    if (body.length === 0) return;
-    switch (data[0]) {
-      case CH.stdout:
-        stdout.write(body);
-        break;
-      case CH.stderr:
-        stderr?.write(body);
-        break;
-      case CH.error:
-        status = (status ?? '') + body.toString('utf8');
-        break;
-    }
-  });
-  const exitCode = new Promise<number>((resolve) => {
-    ws.once('close', () => {
-      stdout.end();
-      stderr?.end();
-      resolve(exitCodeOf(status));
-    });
-    ws.on('error', () => undefined);
-  });
-  return {
-    stdin,
-    stdout,
-    stderr,
-    resize: (size) => {
-      if (options.tty && ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([CH.resize]), Buffer.from(JSON.stringify({ Width: size.width, Height: size.height }))]));
-    },
-    exitCode,
-    close: () => ws.close(),
-  };
-}
-
-/** The exit code a streaming `Status` carries: 0 for Success, the `ExitCode` cause otherwise. */
-export function exitCodeOf(statusJson: string | undefined): number {
-  if (statusJson === undefined || statusJson === '') return 0;
-  try {
-    const s = JSON.parse(statusJson) as { status?: string; details?: { causes?: { reason?: string; message?: string }[] } };
-    if (s.status === 'Success') return 0;
-    const code = s.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
-    return code !== undefined ? Number(code) : 1;
-  } catch {
-    return 1;
-  }
 }

@@ -1,4 +1,3 @@
-import type WebSocket from 'ws';
 import { describeError, hasCode } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { decodeEnvelope, encodeEnvelope, envelope, ProtocolError } from '../../protocol/codec.ts';
@@ -7,6 +6,7 @@ import type { ObjectSync, SyncOp, SyncOutcome } from '../meta/meta-manager.ts';
 import type { Outbox } from './outbox.ts';
 import type { DirtyEntry, StatusTable } from './status-table.ts';
 import type { WireCounters } from './transport.ts';
+import { WebSocketUpgradeRefused, type WebSocketClient } from '../websocket/client.ts';
 
 /** Timing of one session; see {@link HubTiming} for the defaults and why. */
 export interface SessionTiming {
@@ -125,7 +125,7 @@ class SessionClosed extends Error {}
  */
 export class Session {
   readonly stats: SessionStats = { framesIn: 0, framesOut: 0, frameBytesIn: 0, frameBytesOut: 0, applied: 0, unchanged: 0, missing: 0 };
-  readonly #ws: WebSocket;
+  readonly #ws: WebSocketClient;
   readonly #wire: WireCounters;
   readonly #d: SessionDeps;
   readonly #log: Logger;
@@ -146,26 +146,21 @@ export class Session {
   #receivedBeforeSync = 0;
   #appliedBeforeSync = 0;
 
-  constructor(ws: WebSocket, wire: WireCounters, deps: SessionDeps) {
+  constructor(ws: WebSocketClient, wire: WireCounters, deps: SessionDeps) {
     this.#ws = ws;
     this.#wire = wire;
     this.#d = deps;
     this.#log = deps.log;
     this.#done = new Promise<SessionEnd>((resolve) => {
-      ws.on('unexpected-response', (_req, res) => {
-        this.#httpStatus = res.statusCode;
-        this.#error = new Error(`the hub refused the WebSocket upgrade with HTTP ${res.statusCode ?? '?'}`);
-        res.resume();
-        ws.terminate();
-      });
       ws.on('error', (err) => {
+        if (err instanceof WebSocketUpgradeRefused) this.#httpStatus = err.status;
         this.#error ??= err;
       });
       ws.on('close', (code, reason) => {
         this.#closed = true;
         this.#end = {
           code,
-          reason: reason.toString('utf8'),
+          reason,
           opened: this.#opened,
           synced: this.#synced,
           ...(this.#error !== undefined ? { error: this.#error } : {}),

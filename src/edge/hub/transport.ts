@@ -1,7 +1,7 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
-import WebSocket from 'ws';
+import { connect as netConnect, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { HUB_PATH, MAX_FRAME_BYTES } from '../../protocol/envelope.ts';
+import { WebSocketClient } from '../websocket/client.ts';
 
 /** The node's TLS material: the cluster CA it trusts and the client certificate it presents (PEM). */
 export interface NodeTls {
@@ -73,24 +73,18 @@ export async function connectTcp(address: HubAddress, timeoutMs: number, signal:
  * measure what really crosses the network (the TLS socket's own count plaintext).
  * @returns the socket (not yet open) and live wire counters
  */
-export function openHubSocket(raw: Socket, address: HubAddress, context: SecureContext, handshakeTimeoutMs: number): { ws: WebSocket; wire: WireCounters } {
+export function openHubSocket(raw: Socket, address: HubAddress, context: SecureContext, handshakeTimeoutMs: number): { ws: WebSocketClient; wire: WireCounters } {
   const host = address.host.startsWith('[') ? address.host.slice(1, -1) : address.host;
-  const ws = new WebSocket(`wss://${isIP(host) === 6 ? `[${host}]` : host}:${address.port}${HUB_PATH}`, {
-    handshakeTimeout: handshakeTimeoutMs,
+  // No compression is offered: it would cost the cloud a zlib context per node (hundreds of KB
+  // each), far more than the bytes it saves on small JSON frames.
+  const ws = new WebSocketClient({
+    host,
+    port: address.port,
+    path: HUB_PATH,
     maxPayload: MAX_FRAME_BYTES,
-    // Compression would cost the cloud a zlib context per node (hundreds of KB each), far more
-    // than the bytes it saves on small JSON frames.
-    perMessageDeflate: false,
-    followRedirects: false,
-    createConnection: ((options: ConnectionOptions) =>
-      tlsConnect({
-        ...options,
-        socket: raw,
-        secureContext: context,
-        // SNI is for names only; an IP address is checked against the certificate's IP SANs.
-        servername: isIP(host) !== 0 ? '' : host,
-        rejectUnauthorized: true,
-      })) as unknown as typeof netConnect,
+    handshakeTimeoutMs,
+    socket: raw,
+    tls: { secureContext: context, rejectUnauthorized: true },
   });
   return {
     ws,

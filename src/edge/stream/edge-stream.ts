@@ -1,7 +1,5 @@
-import { connect as netConnect, isIP } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect as tlsConnect, type ConnectionOptions, type SecureContext } from 'node:tls';
-import WebSocket from 'ws';
+import type { SecureContext } from 'node:tls';
 import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { MAX_STREAM_FRAME_BYTES, STREAM_CLOSE_PROTOCOL, STREAM_PATH, STREAM_SUBPROTOCOL } from '../../protocol/stream.ts';
@@ -14,6 +12,7 @@ import { serveExec } from './exec.ts';
 import { serveLogs } from './logs.ts';
 import { servePortForward } from './port-forward.ts';
 import { containerOf, podAddress, podOf, streamErrorOf, type PodSource, type StreamRuntime } from './targets.ts';
+import { WebSocketClient } from '../websocket/client.ts';
 
 /** Timing of the tunnel client. */
 export interface EdgeStreamTiming {
@@ -132,7 +131,7 @@ export class EdgeStream {
 
   /** One connection and, if it opens, its whole life. Never rejects. */
   async #connectOnce(signal: AbortSignal): Promise<{ opened: boolean; code: number; error?: Error }> {
-    let ws: WebSocket;
+    let ws: WebSocketClient;
     try {
       ws = this.#dial();
     } catch (err) {
@@ -141,7 +140,7 @@ export class EdgeStream {
     const mux = new StreamMux({
       role: 'acceptor',
       send: (frame) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+        if (ws.readyState === WebSocketClient.OPEN) ws.send(frame);
       },
       onOpen: (stream) => this.#serve(stream),
     });
@@ -167,7 +166,7 @@ export class EdgeStream {
       keepalive.unref();
     });
     ws.on('pong', () => (alive = true));
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
+    ws.on('message', (data, isBinary) => {
       alive = true;
       try {
         if (!isBinary) throw new Error('text frame on the stream tunnel');
@@ -178,7 +177,7 @@ export class EdgeStream {
       }
     });
     ws.on('error', (err) => (error = err));
-    const code = await new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
     clearInterval(keepalive);
     signal.removeEventListener('abort', stop);
     this.#connected = false;
@@ -186,22 +185,17 @@ export class EdgeStream {
     return { opened, code, ...(error !== undefined ? { error } : {}) };
   }
 
-  #dial(): WebSocket {
+  #dial(): WebSocketClient {
     const tls = this.#o.credentials.current();
     if (this.#context?.cert !== tls.cert) this.#context = { context: secureContextFor(tls), cert: tls.cert };
-    const context = this.#context.context;
-    const { port } = this.#o.hub;
-    const host = this.#o.hub.host.replace(/^\[|\]$/g, '');
-    return new WebSocket(`wss://${isIP(host) === 6 ? `[${host}]` : host}:${port}${STREAM_PATH}`, STREAM_SUBPROTOCOL, {
-      handshakeTimeout: this.#timing.handshakeTimeoutMs,
+    return new WebSocketClient({
+      host: this.#o.hub.host.replace(/^\[|\]$/g, ''),
+      port: this.#o.hub.port,
+      path: STREAM_PATH,
+      protocols: [STREAM_SUBPROTOCOL],
       maxPayload: MAX_STREAM_FRAME_BYTES,
-      perMessageDeflate: false,
-      followRedirects: false,
-      createConnection: ((options: ConnectionOptions) => {
-        const raw = netConnect({ host, port });
-        raw.setNoDelay(true);
-        return tlsConnect({ ...options, socket: raw, secureContext: context, servername: isIP(host) !== 0 ? '' : host, rejectUnauthorized: true });
-      }) as unknown as typeof netConnect,
+      handshakeTimeoutMs: this.#timing.handshakeTimeoutMs,
+      tls: { secureContext: this.#context.context, rejectUnauthorized: true },
     });
   }
 

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { describeError } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { EdgeError } from '../errors.ts';
 import { isValidFilter, type BusHandler, type EventBus, type PublishOptions } from './bus.ts';
 import { credentialsMatch, isLoopback, type BrokerCredentials } from './credentials.ts';
+import { MqttBroker } from './mqtt/broker.ts';
+import { isValidTopicName } from './mqtt/packets.ts';
 
 /** Options of {@link EmbeddedBroker}. */
 export interface EmbeddedBrokerOptions {
@@ -28,10 +29,6 @@ export interface EmbeddedBrokerOptions {
 }
 
 const RETRY_LISTEN_MS = [1000, 2000, 5000, 10_000, 30_000] as const;
-/** Messages of this process handed to aedes at once: well below its emitter's concurrency (100). */
-const MAX_PUBLISHES_IN_FLIGHT = 32;
-/** Messages waiting for slow subscribers before the oldest are dropped. */
-const MAX_QUEUED_PUBLISHES = 100_000;
 
 /** Binds `server`; rejects with the listen error. */
 async function listen(server: Server, port: number, host: string): Promise<void> {
@@ -45,15 +42,13 @@ async function listen(server: Server, port: number, host: string): Promise<void>
   }
 }
 
-/** MQTT CONNACK return code 4 (MQTT 3.1.1 §3.2.2.3): bad user name or password. */
-const BAD_USERNAME_OR_PASSWORD = 4;
 /** A subscriber that stops reading is dropped after this long, so it cannot stall delivery to everyone. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
 /**
- * The embedded MQTT broker (aedes, in memory) that is the edge's EventBus by default: mappers and
- * apps connect to it over TCP; DeviceTwin subscribes and publishes in-process, with no socket and
- * no serialization in between.
+ * The embedded MQTT broker ({@link MqttBroker}, in memory) that is the edge's EventBus by default:
+ * mappers and apps connect to it over TCP (MQTT 3.1.1 and 3.1); DeviceTwin subscribes and
+ * publishes in-process, with no socket and no serialization in between.
  *
  * Authentication: a client connecting from loopback needs no credentials (what KubeEdge's
  * internal broker and a default mosquitto allow); any other client must present
@@ -63,13 +58,9 @@ export class EmbeddedBroker implements EventBus {
   readonly mode = 'embedded' as const;
   readonly #o: EmbeddedBrokerOptions;
   readonly #log: Logger;
-  #aedes: Aedes | undefined;
+  #broker: MqttBroker | undefined;
   #server: Server | undefined;
   #closed: Promise<void> = Promise.resolve();
-  readonly #outgoing: PublishPacket[] = [];
-  #inFlight = 0;
-  #pumpScheduled = false;
-  #dropped = 0;
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#o = options;
@@ -102,20 +93,18 @@ export class EmbeddedBroker implements EventBus {
     if (!isLoopback(bindAddress) && this.#o.credentials === undefined) {
       throw new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `the MQTT broker would listen on ${bindAddress} without credentials for remote clients`);
     }
-    const aedes = await Aedes.createBroker({
-      drainTimeout: DRAIN_TIMEOUT_MS,
-      authenticate: (client, username, password, done) => this.#authenticate(client, username, password, done),
+    const broker = new MqttBroker({
+      log: this.#log,
+      drainTimeoutMs: DRAIN_TIMEOUT_MS,
+      authenticate: (remote, username, password, clientId) => this.#authenticate(remote, username, password, clientId),
     });
-    aedes.on('clientError', (client, err) => this.#log.debug('MQTT client error', { client: client.id, err: describeError(err) }));
-    aedes.on('connectionError', (client, err) => this.#log.debug('MQTT connection error', { client: client.id, err: describeError(err) }));
-    aedes.on('clientReady', (client) => this.#log.debug('MQTT client connected', { client: client.id, remote: (client.conn as Socket).remoteAddress }));
-    this.#aedes = aedes;
-    const server = createServer((socket) => aedes.handle(socket));
+    this.#broker = broker;
+    const server = createServer((socket) => broker.handle(socket));
     this.#server = server;
     this.#closed = new Promise<void>((resolve) => {
       const stop = (): void => {
-        server.close();
-        aedes.close(() => resolve());
+        broker.close();
+        server.close(() => resolve());
       };
       if (signal.aborted) stop();
       else signal.addEventListener('abort', stop, { once: true });
@@ -126,8 +115,7 @@ export class EmbeddedBroker implements EventBus {
     } catch (err) {
       const failure = new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `the MQTT broker cannot listen on ${bindAddress}:${port}: ${describeError(err)}`, { cause: err });
       if (this.#o.retryListen !== true) {
-        server.close();
-        aedes.close();
+        broker.close();
         throw failure;
       }
       this.#log.error('the MQTT broker cannot listen yet; mappers cannot connect until it does (retrying)', { code: failure.code, err: failure.message });
@@ -164,78 +152,36 @@ export class EmbeddedBroker implements EventBus {
 
   /** Connected clients (mappers, apps). */
   get clients(): number {
-    return this.#aedes?.connectedClients ?? 0;
-  }
-
-  subscribe(filter: string, handler: BusHandler): Promise<void> {
-    const aedes = this.#broker();
-    if (!isValidFilter(filter)) return Promise.reject(new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `invalid MQTT filter ${JSON.stringify(filter)}`));
-    return new Promise<void>((resolve) => {
-      aedes.subscribe(
-        filter,
-        (packet, cb) => {
-          try {
-            handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-          } catch (err) {
-            this.#log.error('MQTT handler failed', { topic: packet.topic, err: describeError(err) });
-          }
-          // mqemitter delivers the next queued message from inside this callback: called
-          // synchronously, a burst of queued messages would recurse until the stack overflows.
-          process.nextTick(cb);
-        },
-        resolve,
-      );
-    });
-  }
-
-  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
-    const aedes = this.#aedes;
-    if (aedes === undefined || aedes.closed) return;
-    if (this.#outgoing.length >= MAX_QUEUED_PUBLISHES) {
-      // Subscribers this slow have lost the thread anyway: the oldest answers go first.
-      this.#outgoing.shift();
-      if (this.#dropped++ % 10_000 === 0) this.#log.warn('MQTT subscribers too slow; dropping the oldest messages', { dropped: this.#dropped });
-    }
-    this.#outgoing.push({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false });
-    this.#pump(aedes);
+    return this.#broker?.connectedClients ?? 0;
   }
 
   /**
-   * Hands queued messages to aedes, at most {@link MAX_PUBLISHES_IN_FLIGHT} at a time. aedes' emitter
-   * queues whatever exceeds its concurrency and, when a slot frees, works through the queue
-   * recursively: a burst of messages that complete at once (no subscriber) behind a few slow ones
-   * (a TCP subscriber) would overflow the stack. Kept below its concurrency, nothing queues there.
+   * Subscribes `handler` in-process. It is called asynchronously, in the order messages were
+   * routed, one message at a time and never reentrantly: the broker queues in-process deliveries
+   * (bounded) and drains them on their own turn of the event loop, so a burst of thousands of
+   * messages, or a handler that publishes, cannot recurse.
    */
-  #pump(aedes: Aedes): void {
-    while (this.#inFlight < MAX_PUBLISHES_IN_FLIGHT && this.#outgoing.length > 0) {
-      const packet = this.#outgoing.shift()!;
-      this.#inFlight++;
-      aedes.publish(packet, (err) => {
-        this.#inFlight--;
-        if (err !== undefined && err !== null) this.#log.warn('MQTT publish failed', { topic: packet.topic, err: describeError(err) });
-        if (this.#outgoing.length > 0 && !this.#pumpScheduled) {
-          this.#pumpScheduled = true;
-          process.nextTick(() => {
-            this.#pumpScheduled = false;
-            this.#pump(aedes);
-          });
-        }
-      });
+  subscribe(filter: string, handler: BusHandler): Promise<void> {
+    const broker = this.#broker;
+    if (broker === undefined) return Promise.reject(new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', 'the MQTT broker is not started'));
+    if (!isValidFilter(filter)) return Promise.reject(new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', `invalid MQTT filter ${JSON.stringify(filter)}`));
+    broker.subscribe(filter, handler);
+    return Promise.resolve();
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
+    if (!isValidTopicName(topic)) {
+      this.#log.warn('MQTT publish refused: not a topic name', { topic });
+      return;
     }
+    this.#broker?.publish(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, options.qos ?? 0, options.retain ?? false);
   }
 
-  #broker(): Aedes {
-    if (this.#aedes === undefined) throw new EdgeError('EDGE_EVENTBUS_UNAVAILABLE', 'the MQTT broker is not started');
-    return this.#aedes;
-  }
-
-  #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
-    const remote = (client.conn as Socket).remoteAddress;
-    if (isLoopback(remote)) return done(null, true);
+  #authenticate(remote: string | undefined, username: string | undefined, password: Buffer | undefined, clientId: string): boolean {
+    if (isLoopback(remote)) return true;
     const creds = this.#o.credentials;
-    if (creds !== undefined && credentialsMatch(creds, username, password)) return done(null, true);
-    this.#log.warn('MQTT client refused: not on loopback and no valid credentials', { client: client.id, remote, username });
-    const refusal: AuthenticateError = Object.assign(new Error('bad user name or password'), { returnCode: BAD_USERNAME_OR_PASSWORD });
-    done(refusal, false);
+    if (creds !== undefined && credentialsMatch(creds, username, password)) return true;
+    this.#log.warn('MQTT client refused: not on loopback and no valid credentials', { client: clientId, remote, username });
+    return false;
   }
 }

@@ -140,6 +140,8 @@ export class WebSocketClient extends EventEmitter<Events> {
     socket.write(request);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => {
+      // Nothing more is sent on a broken connection; `close` follows once the socket is gone.
+      if (this.#state === WebSocketClient.OPEN) this.#state = WebSocketClient.CLOSING;
       this.#emitError(err);
       socket.destroy();
     });

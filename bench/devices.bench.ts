@@ -118,7 +118,7 @@ function mqttPacket(type: number, body: Buffer): Buffer {
  * One load generator owning some devices: a bare MQTT 3.1.1 client (CONNECT, SUBSCRIBE, QoS 0
  * PUBLISH written in batches) so that the load costs the machine as little as possible and the
  * figure is the edge's. It publishes twin updates round-robin over its devices, at most
- * {@link WINDOW} unanswered, and counts the edge's answers on .../twin/update/result.
+ * {@link WINDOW} unanswered, and counts the edge's answers on its devices' .../twin/update/result.
  */
 class Publisher {
   accepted = 0;
@@ -146,7 +146,9 @@ class Publisher {
     const p = new Publisher(socket, devices);
     const acked = new Promise<void>((resolve) => (p.#wake = resolve));
     socket.write(mqttPacket(0x10, Buffer.concat([mqttString('MQTT'), Buffer.from([0x04, 0x02, 0x00, 0x3c]), mqttString(id)])));
-    socket.write(mqttPacket(0x82, Buffer.concat([Buffer.from([0x00, 0x01]), mqttString(`$hw/events/device/${NS}/+/twin/update/result`), Buffer.from([0x00])])));
+    // Its own devices' results only: with a wildcard every publisher would count every answer.
+    const filters = devices.flatMap((d) => [mqttString(`$hw/events/device/${NS}/${d}/twin/update/result`), Buffer.from([0x00])]);
+    socket.write(mqttPacket(0x82, Buffer.concat([Buffer.from([0x00, 0x01]), ...filters])));
     await acked;
     return p;
   }

@@ -1,4 +1,3 @@
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { Container, Probe } from 'kubernetes-types/core/v1.d.ts';
 import { describeError } from '../../errors/platform-error.ts';
@@ -188,7 +187,8 @@ function resolvePort(port: number | string, c: Container): number {
 
 function httpProbe(tls: boolean, host: string, port: number, path: string, headers: Record<string, string>, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const req = (tls ? httpsRequest : httpRequest)({ host, port, path, method: 'GET', headers, timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
+    // node:https only for a probe with scheme HTTPS, which few pods have.
+    const req = (tls ? process.getBuiltinModule('node:https').request : httpRequest)({ host, port, path, method: 'GET', headers, timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
       const status = res.statusCode ?? 0;
       res.resume();
       // The kubelet counts 2xx and 3xx as success.

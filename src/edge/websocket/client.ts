@@ -92,7 +92,7 @@ interface Events {
 }
 
 /**
- * A WebSocket client connection, opened by the constructor. The events follow the order the
+ * A WebSocket client connection, opened by the constructor. The events come in the order that
  * callers written for `ws` rely on: `open`, then `message`/`ping`/`pong`, and finally one `close`,
  * preceded by at most one `error`. A refused upgrade is an `error` ({@link WebSocketUpgradeRefused})
  * and a `close` with 1006. When this side detects a protocol error it sends the close code the RFC

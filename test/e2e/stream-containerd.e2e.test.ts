@@ -95,6 +95,14 @@ for (const v of KUBECTL_VERSIONS) {
     assert.equal(exit3.code, 3, exit3.stderr);
   });
 
+  test(`E2E_STREAM_CRI_5 (kubectl ${v}): exec -i returns when its piped input ends (cat, wc -c of 1 MiB)`, async () => {
+    // Commands that read to EOF: over containerd's WebSocket v4 the runtime never learnt of the end and they hung.
+    const cat = await c.cloud.kubectl(v, ['exec', '-i', 'ticker', '-n', NS, '--', 'cat'], { stdin: 'hello\n' });
+    assert.deepEqual([cat.code, cat.stdout], [0, 'hello\n'], cat.stderr);
+    const wc = await c.cloud.kubectl(v, ['exec', '-i', 'ticker', '-n', NS, '--', 'sh', '-c', 'wc -c'], { stdin: 'x'.repeat(1024 * 1024) });
+    assert.deepEqual([wc.code, wc.stdout.trim()], [0, String(1024 * 1024)], wc.stderr);
+  });
+
   test(`E2E_STREAM_CRI_3 (kubectl ${v}): exec -it gets a TTY of the client's terminal size`, async () => {
     // The terminal's size follows the command's start (as with the kubelet): the command waits for it.
     const r = await inTerminal(v, `exec -it ticker -n ${NS} -- sh -c 'tty; sleep 1; stty size'`, { rows: 33, cols: 111 });

@@ -226,7 +226,8 @@ async function cpuTicks(dataDir: string): Promise<number> {
     p.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     p.once('close', () => resolve(out));
   });
-  const line = ps.split('\n').find((l) => l.includes('src/cli/main.ts') && l.includes(`--data-dir ${dataDir}`));
+  // bin/kedge runs dist/src/cli/main.js when the build is current, src/cli/main.ts otherwise.
+  const line = ps.split('\n').find((l) => /src\/cli\/main\.[tj]s /.test(l) && l.includes(`--data-dir ${dataDir}`));
   if (line === undefined) throw new Error(`no kedge process for ${dataDir}`);
   const stat = await readFile(`/proc/${line.trim().split(/\s+/)[0]}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

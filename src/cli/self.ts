@@ -1,11 +1,11 @@
 import type { KedgeExecutable } from '../edge/mappers/spawn.ts';
 
 /**
- * The Node.js options bin/kedge gives `kedge edge` and `kedge mapper` (small young generation, no
- * optimizing compilers: memory over peak speed). Mappers started by `kedge up`, whose process runs
+ * The Node.js options bin/kedge gives `kedge edge` and `kedge mapper` (small young generation, the
+ * bytecode interpreter only: memory over peak speed). Mappers started by `kedge up`, whose process runs
  * with the cloud's options, get them too.
  */
-export const SMALL_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--no-opt', '--no-maglev', '--optimize-for-size'];
+export const SMALL_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=1', '--no-sparkplug', '--no-opt', '--no-maglev', '--optimize-for-size'];
 
 /**
  * The command line this kedge process runs from, for the processes it starts of itself (the edge's

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { hasCode } from '../errors/platform-error.ts';
-import { compileEdgeConfig, compileJoinConfig, nodeNameOf, parseLabels } from './config.ts';
+import { compileEdgeConfig, compileJoinConfig, nodeNameOf, parseLabels, usesPublicCas } from './config.ts';
 
 const TOKEN = `${'a'.repeat(64)}.abcdef.0123456789abcdef`;
 
@@ -49,4 +49,11 @@ test('--mappers: auto by default, none, or built-in protocols; anything else is 
   assert.throws(() => compileEdgeConfig({ mappers: ['bluetooth'] }), (e) => hasCode(e, 'CONFIG_INVALID') && /--mappers: kedge has no mapper for "bluetooth"/.test(e.message));
   assert.throws(() => compileEdgeConfig({ mappers: ['auto', 'modbus'] }), (e) => hasCode(e, 'CONFIG_INVALID') && /auto stands alone/.test(e.message));
   assert.throws(() => compileEdgeConfig({ mappers: [] }), (e) => hasCode(e, 'CONFIG_INVALID'));
+});
+
+test('usesPublicCas: only an external MQTT broker over TLS needs the public roots', () => {
+  assert.equal(usesPublicCas({ mqttExternal: undefined }), false);
+  assert.equal(usesPublicCas({ mqttExternal: 'mqtt://127.0.0.1:1883' }), false);
+  assert.equal(usesPublicCas({ mqttExternal: 'mqtts://broker.example.com:8883' }), true);
+  assert.equal(usesPublicCas({ mqttExternal: 'SSL://broker:8883' }), true);
 });

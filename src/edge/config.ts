@@ -211,3 +211,12 @@ export function parseLabels(pairs: readonly string[]): Record<string, string> {
   }
   return labels;
 }
+
+/**
+ * Whether this edge may connect to a server whose certificate chains to a public CA: only an
+ * external MQTT broker over TLS (`mqtts://`, `ssl://`). Everything else an edge dials is the cloud,
+ * under the cluster CA.
+ */
+export function usesPublicCas(config: Pick<CompiledEdgeConfig, 'mqttExternal'>): boolean {
+  return config.mqttExternal !== undefined && /^(mqtts|ssl):/i.test(config.mqttExternal);
+}

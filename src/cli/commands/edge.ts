@@ -1,4 +1,5 @@
-import { compileEdgeConfig, compileJoinConfig, EDGE_FLAGS, JOIN_FLAGS } from '../../edge/config.ts';
+import { setDefaultCACertificates } from 'node:tls';
+import { compileEdgeConfig, compileJoinConfig, EDGE_FLAGS, JOIN_FLAGS, usesPublicCas } from '../../edge/config.ts';
 import { joinEdge, startEdge } from '../../edge/edge.ts';
 import { EdgeError } from '../../edge/errors.ts';
 import { createLogger } from '../../log/logger.ts';
@@ -42,6 +43,11 @@ export const edgeCommand: Command = {
       ctx.stdout.write(`${JSON.stringify({ ...config, ...(join !== undefined ? { join: { ...join, token: '<redacted>' } } : {}) }, null, 2)}\n`);
       return 0;
     }
+    // An edge trusts its cluster's CA and nothing else: the connections it makes (join service, hub,
+    // stream tunnel) all name that CA, and Node.js would otherwise parse its ~140 bundled public
+    // roots into every trust store it builds, even one given an explicit CA: 2 MB of a 70 MB edge.
+    // An external broker over TLS may have a public certificate, so that edge keeps them.
+    if (!usesPublicCas(config)) setDefaultCACertificates([]);
     const log = createLogger(config.logLevel).child({ process: 'edge' });
     if (join !== undefined) {
       try {

@@ -450,9 +450,9 @@ export default async function devicesBench(ctx: BenchContext): Promise<void> {
     let peak: number | undefined;
     if (phases.has('3')) {
       if (phases.has('1') || phases.has('2')) {
-        // The RSS figure is about the devices, not about the burst before: V8 and malloc keep the
-        // memory a 10,000 updates/s burst took. Noted, then measured on a fresh edge process.
-        r.rows.push([`edge RSS after the phases above (live JS heap is ~50 MB)`, fmtBytes(rss(r.edge.pid)), '', '']);
+        // The RSS figure is about the devices, not about the burst before: V8 and malloc may keep
+        // memory a burst of updates took. Noted, then measured on a fresh edge process.
+        r.rows.push([`edge RSS after the phases above`, fmtBytes(rss(r.edge.pid)), '', '']);
         await r.edge.stop();
         const restarted = new Child(['edge', '--data-dir', edgeDir, '--metaserver-port', '0', '--mqtt-port', String(mqttPort), '--runtime', 'process', '--log-level', 'warn', '--mappers', 'none'], { HOME: edgeDir, ...nodeOptions('KEDGE_BENCH_EDGE_NODE_OPTIONS') });
         r.edge = restarted;

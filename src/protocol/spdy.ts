@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { constants as zlibConstants, createInflate, type Inflate } from 'node:zlib';
 
 /**
@@ -237,4 +238,14 @@ export class FrameSplitter {
     this.#buf = buf;
     return frames;
   }
+}
+
+/**
+ * Resolves when `stream` can take more writes or is gone: the back-pressure wait both SPDY ends
+ * use (TCP's window is SPDY's only flow control here), with no listener left behind.
+ */
+export async function drainedOrClosed(stream: NodeJS.EventEmitter): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([once(stream, 'drain', { signal: ac.signal }), once(stream, 'close', { signal: ac.signal })]).catch(() => undefined);
+  ac.abort();
 }

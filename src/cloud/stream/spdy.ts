@@ -1,9 +1,9 @@
-import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../log/logger.ts';
 import {
   controlFrame,
   dataFrame,
+  drainedOrClosed,
   FLAG_FIN,
   FRAME_TYPE as TYPE,
   FrameSplitter,
@@ -183,9 +183,7 @@ export class SpdyConnection {
   /** @internal Resolves when the socket can take more, or is gone. */
   async drained(): Promise<void> {
     if (this.#closed || this.#socket.destroyed) return;
-    const ac = new AbortController();
-    await Promise.race([once(this.#socket, 'drain', { signal: ac.signal }), once(this.#socket, 'close', { signal: ac.signal })]).catch(() => undefined);
-    ac.abort();
+    await drainedOrClosed(this.#socket);
   }
 
   /** @internal */

@@ -1,10 +1,10 @@
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { EdgeError } from '../../errors.ts';
 import {
   controlFrame,
   dataFrame,
+  drainedOrClosed,
   FLAG_FIN,
   FRAME_TYPE,
   FrameSplitter,
@@ -203,9 +203,7 @@ export class SpdyClientConnection {
   /** @internal Resolves when the socket can take more, or is gone. */
   async drained(): Promise<void> {
     if (this.#closed || this.#socket.destroyed) return;
-    const ac = new AbortController();
-    await Promise.race([once(this.#socket, 'drain', { signal: ac.signal }), once(this.#socket, 'close', { signal: ac.signal })]).catch(() => undefined);
-    ac.abort();
+    await drainedOrClosed(this.#socket);
   }
 
   /** @internal */
@@ -266,9 +264,7 @@ export class SpdyClientStream {
   async received(data: Buffer): Promise<void> {
     if (this.#remoteDone || this.#gone || this.readable.destroyed) return;
     if (this.readable.write(data)) return;
-    const ac = new AbortController();
-    await Promise.race([once(this.readable, 'drain', { signal: ac.signal }), once(this.readable, 'close', { signal: ac.signal })]).catch(() => undefined);
-    ac.abort();
+    await drainedOrClosed(this.readable);
   }
 
   /** @internal */

@@ -19,6 +19,11 @@ const { createServer } = process.getBuiltinModule('node:http');
 type Tables = typeof TableModule;
 let tables: Promise<Tables> | undefined;
 const loadTables = (): Promise<Tables> => (tables ??= import('../../api/table/index.ts'));
+/** A request for a Table: its version (`v1`, `v1beta1`) and the printers, loaded. */
+interface TableRequest {
+  readonly version: string;
+  readonly printers: Tables;
+}
 
 /** Options of {@link MetaServer}. */
 export interface MetaServerOptions {
@@ -128,29 +133,29 @@ export class MetaServer {
     const target = resolvePath(path);
     if (target === undefined) throw apiErrors.pathNotFound(path);
     const q = url.searchParams;
-    const table = wantsTable(req.headers.accept);
-    const printers = table !== undefined ? await loadTables() : undefined;
+    const version = wantsTable(req.headers.accept);
+    const table: TableRequest | undefined = version === undefined ? undefined : { version, printers: await loadTables() };
     if (target.name !== undefined && q.get('watch') !== 'true' && q.get('watch') !== '1') {
       const stored = this.#meta.get(target.resource.plural, target.namespace ?? '', target.name);
       if (stored === undefined) throw apiErrors.notFound({ group: target.resource.group, resource: target.resource.plural, name: target.name });
-      sendJson(res, 200, table !== undefined ? tableOf(printers!, target.resource, [stored], table, {}, q) : served(stored));
+      sendJson(res, 200, table !== undefined ? tableOf(table, target.resource, [stored], {}, q) : served(stored));
       return;
     }
     const select = selection(target, q);
     if (q.get('watch') === 'true' || q.get('watch') === '1') {
-      await this.#watch(res, target, select, q, table === undefined ? undefined : { version: table, printers: printers! }, signal);
+      await this.#watch(res, target, select, q, table, signal);
       return;
     }
     const items = this.#meta.list(target.resource.plural, target.namespace).filter(select);
     const listMeta = { resourceVersion: String(this.#meta.revision) };
     if (table !== undefined) {
-      sendJson(res, 200, tableOf(printers!, target.resource, items, table, listMeta, q));
+      sendJson(res, 200, tableOf(table, target.resource, items, listMeta, q));
       return;
     }
     sendJson(res, 200, { kind: `${target.resource.kind}List`, apiVersion: apiVersionOfResource(target.resource), metadata: listMeta, items: items.map(served) });
   }
 
-  async #watch(res: ServerResponse, target: ResourcePath, select: Selection, q: URLSearchParams, table: { version: string; printers: Tables } | undefined, signal: AbortSignal): Promise<void> {
+  async #watch(res: ServerResponse, target: ResourcePath, select: Selection, q: URLSearchParams, table: TableRequest | undefined, signal: AbortSignal): Promise<void> {
     const rv = q.get('resourceVersion') ?? '';
     const inScope = (o: StoredObject): boolean => o.kind === target.resource.plural && (target.namespace === undefined || o.namespace === target.namespace) && select(o);
     // Subscribing and reading the starting point happen in one synchronous step, so no change can
@@ -192,7 +197,7 @@ export class MetaServer {
     let columnsSent = false;
     const encode = (c: Change): string => {
       if (table === undefined) return `${JSON.stringify({ type: c.type, object: served(c.object, c.rev) })}\n`;
-      const t = tableOf(table.printers, target.resource, [{ ...c.object, rev: c.rev }], table.version, { resourceVersion: String(c.rev) }, q, !columnsSent);
+      const t = tableOf(table, target.resource, [{ ...c.object, rev: c.rev }], { resourceVersion: String(c.rev) }, q, !columnsSent);
       columnsSent = true;
       return `${JSON.stringify({ type: c.type, object: t })}\n`;
     };
@@ -335,7 +340,7 @@ function wantsTable(accept: string | undefined): string | undefined {
   return undefined;
 }
 
-function tableOf(printers: Tables, r: ServedResource, items: readonly StoredObject[], version: string, listMeta: Record<string, unknown>, q: URLSearchParams, withColumns = true): Record<string, unknown> {
+function tableOf({ version, printers }: TableRequest, r: ServedResource, items: readonly StoredObject[], listMeta: Record<string, unknown>, q: URLSearchParams, withColumns = true): Record<string, unknown> {
   const { defaultTableColumns, printerColumnsTable, tableColumnsFor, tableRowCells } = printers;
   const now = new Date();
   const include = q.get('includeObject') ?? 'Metadata';

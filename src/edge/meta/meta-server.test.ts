@@ -218,3 +218,40 @@ test('a watch on one object and a Table watch for kubectl get -w', async (t) => 
   assert.equal(second!.type!, 'MODIFIED');
   assert.deepEqual(second!.object!.columnDefinitions, []);
 });
+
+test('limit and continue page a list in namespace and name order; a continuation after a change is 410 Expired', async (t) => {
+  const { meta, base } = await serve(t);
+  const inNs = (name: string, namespace: string): KubeObject => {
+    const p = pod(name, `u-${namespace}-${name}`, '1');
+    return { ...p, metadata: { ...p.metadata, namespace } };
+  };
+  // "a" and "a-b" as namespaces: a key "a/..." sorts after "a-b/..." byte-wise, the order is by namespace first.
+  meta.applyBatch(['x', 'y'].flatMap((name) => ['a', 'a-b', 'c'].map((ns) => ({ op: 'upsert' as const, kind: 'pods' as const, object: inNs(name, ns) }))));
+  const names: string[] = [];
+  let next = '';
+  let rv: string | undefined;
+  for (let pages = 0; pages < 10; pages++) {
+    const page = (await getJson(`${base}/api/v1/pods?limit=4${next === '' ? '' : `&continue=${encodeURIComponent(next)}`}`)).body as Body & { metadata: { continue?: string; remainingItemCount?: number } };
+    assert.ok(page.items!.length <= 4);
+    names.push(...page.items!.map((o) => `${(o.metadata as { namespace?: string }).namespace}/${o.metadata.name}`));
+    rv ??= page.metadata.resourceVersion;
+    assert.equal(page.metadata.resourceVersion, rv, 'every page is read at the first page\'s version');
+    if (page.metadata.continue === undefined) break;
+    assert.equal(page.metadata.remainingItemCount, 6 - names.length);
+    next = page.metadata.continue;
+  }
+  assert.deepEqual(names, ['a/x', 'a/y', 'a-b/x', 'a-b/y', 'c/x', 'c/y']);
+
+  const selected = await getJson(`${base}/api/v1/namespaces/a-b/pods?limit=1&fieldSelector=metadata.name%3Dy`);
+  assert.deepEqual(selected.body.items!.map((o) => o.metadata.name), ['y']);
+
+  const first = (await getJson(`${base}/api/v1/pods?limit=2`)).body as Body & { metadata: { continue: string } };
+  meta.applyBatch([{ op: 'upsert', kind: 'pods', object: inNs('z', 'c') }]);
+  const stale = await getJson(`${base}/api/v1/pods?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`);
+  assert.equal(stale.status, 410);
+  assert.equal(stale.body.reason, 'Expired');
+
+  const bad = await getJson(`${base}/api/v1/pods?limit=2&continue=garbage`);
+  assert.equal(bad.status, 400);
+  assert.equal((await getJson(`${base}/api/v1/pods?limit=-1`)).status, 400);
+});

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeContinue, encodeContinue } from '../../api/continue-token.ts';
 import { ApiError, apiErrors, isApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/object.ts';
 import { parseFieldSelector, validateFieldSelector, type FieldSelector } from '../../api/selectors/fields.ts';
@@ -146,13 +147,51 @@ export class MetaServer {
       await this.#watch(res, target, select, q, table, signal);
       return;
     }
-    const items = this.#meta.list(target.resource.plural, target.namespace).filter(select);
-    const listMeta = { resourceVersion: String(this.#meta.revision) };
+    const { items, listMeta } = this.#page(target, select, q);
     if (table !== undefined) {
       sendJson(res, 200, tableOf(table, target.resource, items, listMeta, q));
       return;
     }
     sendJson(res, 200, { kind: `${target.resource.kind}List`, apiVersion: apiVersionOfResource(target.resource), metadata: listMeta, items: items.map(served) });
+  }
+
+  /**
+   * One page of a list: all of it without `limit`; with it, `limit` items and a continue token
+   * that pins the revision of the first page and the last (namespace, name) served. MetaManager
+   * keeps no snapshots, so a continuation is served from the current objects only while none of
+   * this resource changed since the first page; otherwise it gets 410 Expired, as Kubernetes
+   * answers a token it compacted, and client-go's pager lists again in full.
+   */
+  #page(target: ResourcePath, select: Selection, q: URLSearchParams): { items: StoredObject[]; listMeta: Record<string, unknown> } {
+    const limit = parseLimit(q.get('limit'));
+    const token = q.get('continue') ?? '';
+    let revision = this.#meta.revision;
+    let after: { namespace: string; name: string } | undefined;
+    if (token !== '') {
+      const decoded = decodeContinue(token, '');
+      const since = this.#meta.changesSince(decoded.revision);
+      if (since === undefined || decoded.revision > revision || since.some((c) => c.object.kind === target.resource.plural)) {
+        throw apiErrors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      revision = decoded.revision;
+      const slash = decoded.startAfter.indexOf('/');
+      after = { namespace: decoded.startAfter.slice(0, slash), name: decoded.startAfter.slice(slash + 1) };
+    }
+    let items = this.#meta.list(target.resource.plural, target.namespace).filter(select);
+    if (after !== undefined) {
+      const { namespace, name } = after;
+      // list() is ordered by (namespace, name), the order a token's position is compared in.
+      items = items.filter((o) => o.namespace > namespace || (o.namespace === namespace && o.name > name));
+    }
+    const listMeta: Record<string, unknown> = { resourceVersion: String(revision) };
+    if (limit === undefined || items.length <= limit) return { items, listMeta };
+    const rest = items.length - limit;
+    items = items.slice(0, limit);
+    const last = items[limit - 1]!;
+    listMeta['continue'] = encodeContinue(revision, `${last.namespace}/${last.name}`, '');
+    // Kubernetes counts the remainder only when no selector filtered the list.
+    if ((q.get('labelSelector') ?? '') === '' && (q.get('fieldSelector') ?? '') === '') listMeta['remainingItemCount'] = rest;
+    return { items, listMeta };
   }
 
   async #watch(res: ServerResponse, target: ResourcePath, select: Selection, q: URLSearchParams, table: TableRequest | undefined, signal: AbortSignal): Promise<void> {
@@ -300,6 +339,14 @@ function resolvePath(path: string): ResourcePath | undefined {
   if (!resource.namespaced && namespace !== undefined) return undefined;
   if (resource.namespaced && rest[1] !== undefined && namespace === undefined) return undefined;
   return { resource, namespace, name: rest[1] };
+}
+
+/** `limit`: a positive integer, or nothing (0 and an absent limit mean all). */
+function parseLimit(value: string | null): number | undefined {
+  if (value === null || value === '' || value === '0') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw apiErrors.badRequest(`limit must be a non-negative integer, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 function selection(target: ResourcePath, q: URLSearchParams): Selection {

@@ -9,7 +9,7 @@ import { hasCode } from '../../../errors/platform-error.ts';
 import type { ResourceType } from '../resources/resource-type.ts';
 import type { ObjectPolicy, FieldValidation } from './policy.ts';
 import type { ResourceHooks, RequestContext } from './hooks.ts';
-import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { decodeContinue, encodeContinue } from '../../../api/continue-token.ts';
 
 /** Options shared by every write. */
 export interface WriteOptions {

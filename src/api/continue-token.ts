@@ -1,4 +1,4 @@
-import { apiErrors } from '../../../api/errors.ts';
+import { apiErrors } from './errors.ts';
 
 /**
  * Continue tokens of paginated lists, in Kubernetes' shape: base64 of

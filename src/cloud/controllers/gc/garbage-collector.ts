@@ -4,7 +4,7 @@ import type { Logger } from '../../../log/logger.ts';
 import { describeError, hasCode } from '../../../errors/platform-error.ts';
 import type { DeleteOptions, KubeClient, ServedResource } from '../../client/client.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
-import { Informer } from '../runtime/informer.ts';
+import type { InformerLease, SharedInformers } from '../runtime/shared-informers.ts';
 import { deleting, FOREGROUND_FINALIZER, hasFinalizer, ORPHAN_FINALIZER, OwnerGraph, resourceId, type GraphNode, type ResourceId } from './graph.ts';
 
 /**
@@ -17,6 +17,8 @@ const UNKNOWN_KIND_RETRY_MS = 30_000;
 
 export interface GarbageCollectorOptions {
   readonly client: KubeClient;
+  /** The cloud's informers: the collector's objects are the ones every other component reads. */
+  readonly informers: SharedInformers;
   readonly log: Logger;
   /** Called with uids to look at; the controller's queue. */
   readonly enqueue: (uid: string) => void;
@@ -36,6 +38,9 @@ export interface GarbageCollectorOptions {
  *
  * Whether an owner is gone is confirmed with a live read (by kind, name and uid) before anything
  * is deleted: the graph may simply not have seen the owner yet.
+ *
+ * The objects come from the shared informers and are frozen: the graph holds them as they are, and
+ * every write starts from a copy.
  */
 export class GarbageCollector implements Reconciler {
   readonly name = 'garbage-collector';
@@ -43,24 +48,28 @@ export class GarbageCollector implements Reconciler {
   readonly #client: KubeClient;
   readonly #log: Logger;
   readonly #enqueue: (uid: string) => void;
-  readonly #informers = new Map<ResourceId, { informer: Informer<KubeObject>; stop: AbortController }>();
+  readonly #informers: SharedInformers;
+  /** The resources followed: the lease on each one's shared informer, and how to remove our handler from it. */
+  readonly #followed = new Map<ResourceId, Following>();
   /** `group/Kind` → the served resource (first version), for owner look-ups. */
   #byKind = new Map<string, ServedResource>();
 
   constructor(options: GarbageCollectorOptions) {
     this.#client = options.client;
+    this.#informers = options.informers;
     this.#log = options.log;
     this.#enqueue = options.enqueue;
   }
 
   /** How many resources are followed. */
   get resourceCount(): number {
-    return this.#informers.size;
+    return this.#followed.size;
   }
 
   /**
-   * Follows the resources served now: starts informers for new ones (resolving once they have
-   * listed), stops those no longer served and forgets their objects.
+   * Follows the resources served now: handlers on the shared informers of new ones (resolving once
+   * those have listed); for those no longer served, removes them, gives up the informers and
+   * forgets their objects.
    */
   async syncResources(signal: AbortSignal): Promise<void> {
     const served = new Map<ResourceId, ServedResource>();
@@ -74,33 +83,37 @@ export class GarbageCollector implements Reconciler {
       served.set(resourceId(r), r);
     }
     this.#byKind = byKind;
-    for (const [id, entry] of this.#informers) {
-      if (served.has(id)) continue;
-      entry.stop.abort();
-      this.#informers.delete(id);
-      for (const n of this.graph.ofResource(id)) this.#removed(n.uid);
-    }
+    for (const [id, following] of this.#followed) if (!served.has(id)) this.#unfollow(id, following);
     const starting: Promise<void>[] = [];
     for (const [id, r] of served) {
-      if (this.#informers.has(id)) continue;
-      const stop = new AbortController();
-      signal.addEventListener('abort', () => stop.abort(), { once: true });
-      const informer = new Informer<KubeObject>({ client: this.#client.resource(r.group, r.version, r.plural), log: this.#log.child({ informer: id }) });
-      informer.addHandler({
+      if (this.#followed.has(id)) continue;
+      const lease = this.#informers.acquire<KubeObject>(r.group, r.version, r.plural);
+      // On an informer that has listed already, the handler gets its objects as adds at once.
+      const removeHandler = lease.informer.addHandler({
         add: (obj) => this.#upserted(r, obj),
         update: (_old, obj) => this.#upserted(r, obj),
         delete: (obj) => this.#removed(obj.metadata.uid ?? ''),
       });
-      this.#informers.set(id, { informer, stop });
+      const following: Following = { lease, removeHandler };
+      this.#followed.set(id, following);
       starting.push(
-        informer.start(stop.signal).catch((err: unknown) => {
-          // A CRD removed between discovery and the list: the next sync drops it.
-          this.#informers.delete(id);
+        lease.informer.start(signal).catch((err: unknown) => {
+          // A CRD removed between discovery and the list: give it up; the next sync follows it
+          // again if it is served.
+          if (this.#followed.get(id) === following) this.#unfollow(id, following);
           this.#log.debug('cannot follow resource', { resource: id, err: describeError(err) });
         }),
       );
     }
     await Promise.all(starting);
+  }
+
+  /** Stops following a resource: no more events from its informer, and its objects leave the graph. */
+  #unfollow(id: ResourceId, following: Following): void {
+    following.removeHandler();
+    following.lease.release();
+    this.#followed.delete(id);
+    for (const n of this.graph.ofResource(id)) this.#removed(n.uid);
   }
 
   #upserted(resource: ServedResource, obj: KubeObject): void {
@@ -246,6 +259,11 @@ export class GarbageCollector implements Reconciler {
       throw err;
     }
   }
+}
+
+interface Following {
+  readonly lease: InformerLease<KubeObject>;
+  readonly removeHandler: () => void;
 }
 
 function describe(n: GraphNode): string {

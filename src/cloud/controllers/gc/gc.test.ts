@@ -2,10 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../../api/object.ts';
 import { silentLogger } from '../../../log/logger.ts';
+import { CrdController } from '../../apiserver/crd/crd-controller.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import { Controller } from '../runtime/controller.ts';
 import { Informer } from '../runtime/informer.ts';
-import { garbageCollectorModule, namespaceModule } from './index.ts';
+import { GarbageCollector, garbageCollectorModule, namespaceModule } from './index.ts';
 import { PodGarbageCollector, type NodeObject, type PodObject } from './pod-gc.ts';
 import { eventually, TestApi } from './testing.ts';
 
@@ -124,5 +125,98 @@ describe('pod garbage collector', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+const WIDGETS_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.gc.test.kedge.io' },
+  spec: {
+    group: 'gc.test.kedge.io',
+    scope: 'Namespaced',
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+};
+
+describe('garbage collector on the shared informers', () => {
+  let api: TestApi;
+  let gc: GarbageCollector;
+  before(async () => {
+    api = await TestApi.start();
+    const log = silentLogger();
+    const crds = api.registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    assert.ok(crds);
+    await new CrdController({ crds, registry: api.registry, log }).start(api.signal);
+    // Another component follows pods before the collector starts, as the controllers before it do.
+    await api.informers.get('', 'v1', 'pods').start(api.signal);
+    let collector: GarbageCollector | undefined = undefined;
+    const controller = new Controller({ reconciler: { name: 'garbage-collector', reconcile: (uid) => collector!.reconcile(uid) }, log });
+    collector = new GarbageCollector({ client: api.client, informers: api.informers, log, enqueue: (uid) => controller.enqueue(uid) });
+    gc = collector;
+    // Resources are synced by hand here (the module does it every few seconds).
+    await gc.syncResources(api.signal);
+    controller.start(api.signal);
+  });
+  after(() => api.close());
+
+  it('GC_SHARED_1: every resource is followed through one shared informer, and the graph holds the informer\'s own objects', async () => {
+    assert.ok(gc.resourceCount > 10);
+    assert.equal(api.informers.size, gc.resourceCount, 'no informer of the collector beside the shared ones');
+    assert.ok(api.informers.has('', 'v1', 'pods'));
+    const pod = await api.createPod('shared');
+    const cm = await configMap(api, 'shared');
+    await eventually(() => {
+      assert.equal(gc.graph.get(pod.metadata.uid ?? '')?.object, api.informers.get('', 'v1', 'pods').get('default', 'shared'));
+      assert.equal(gc.graph.get(cm.metadata.uid ?? '')?.object, api.informers.get('', 'v1', 'configmaps').get('default', 'shared'));
+    });
+    assert.ok(Object.isFrozen(gc.graph.get(cm.metadata.uid ?? '')?.object.metadata), 'cached objects are frozen');
+    // Writes start from copies: collecting a dependent of a deleted owner works on frozen objects.
+    await configMap(api, 'shared-child', { owners: [ownerRef(cm)] });
+    await api.configMaps.delete('default', 'shared');
+    await gone(api, 'shared-child');
+  });
+
+  it('GC_CRD_1: a CRD deleted and re-created is followed again, on a new informer that lists afresh', async () => {
+    const crds = api.client.resource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    const widgets = api.client.resource('gc.test.kedge.io', 'v1', 'widgets');
+    const widget = (name: string): KubeObject => ({ apiVersion: 'gc.test.kedge.io/v1', kind: 'Widget', metadata: { name } });
+    const before = gc.resourceCount;
+    // A look at the widgets informer that does not keep it (as `get` would).
+    const peek = (): unknown => {
+      const lease = api.informers.acquire('gc.test.kedge.io', 'v1', 'widgets');
+      lease.release();
+      return lease.informer;
+    };
+
+    await crds.create(undefined, WIDGETS_CRD);
+    await eventually(async () => assert.ok((await api.client.serverResources()).some((r) => r.plural === 'widgets')));
+    const old = await widgets.create('default', widget('old'));
+    await gc.syncResources(api.signal);
+    assert.equal(gc.resourceCount, before + 1);
+    const first = peek();
+    await eventually(() => assert.ok(gc.graph.get(old.metadata.uid ?? '')));
+
+    await crds.delete(undefined, WIDGETS_CRD.metadata.name);
+    await eventually(async () => assert.equal((await api.client.serverResources()).some((r) => r.plural === 'widgets'), false));
+    await gc.syncResources(api.signal);
+    assert.equal(gc.resourceCount, before);
+    assert.equal(gc.graph.get(old.metadata.uid ?? ''), undefined, 'the objects of a resource no longer served are forgotten');
+    assert.equal(api.informers.has('gc.test.kedge.io', 'v1', 'widgets'), false, 'its informer, used by nobody else, is dropped');
+
+    await crds.create(undefined, WIDGETS_CRD);
+    await eventually(async () => assert.ok((await api.client.serverResources()).some((r) => r.plural === 'widgets')));
+    const owner = await widgets.create('default', widget('new'));
+    await configMap(api, 'widget-child', { owners: [{ apiVersion: 'gc.test.kedge.io/v1', kind: 'Widget', name: 'new', uid: owner.metadata.uid }] });
+    await gc.syncResources(api.signal);
+    assert.equal(gc.resourceCount, before + 1);
+    assert.notEqual(peek(), first, 'a new informer');
+    assert.ok(gc.graph.get(owner.metadata.uid ?? ''));
+    // The dependent of a re-created resource's object is collected when its owner goes.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await api.configMaps.get('default', 'widget-child'), 'kept while its owner lives');
+    await widgets.delete('default', 'new');
+    await gone(api, 'widget-child');
   });
 });

@@ -18,7 +18,7 @@ export const garbageCollectorModule: ControllerModule = {
   async start(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     let gc: GarbageCollector | undefined = undefined;
     const controller = new Controller({ reconciler: { name: 'garbage-collector', reconcile: (uid) => gc!.reconcile(uid) }, workers: 4, log: ctx.log });
-    gc = new GarbageCollector({ client: ctx.client, log: ctx.log, enqueue: (uid) => controller.enqueue(uid) });
+    gc = new GarbageCollector({ client: ctx.client, informers: ctx.informers, log: ctx.log, enqueue: (uid) => controller.enqueue(uid) });
     await gc.syncResources(signal);
     controller.start(signal);
     const collector = gc;

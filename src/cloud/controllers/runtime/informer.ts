@@ -37,11 +37,14 @@ export class Informer<T extends KubeObject> {
   readonly #log: Logger;
   readonly #resyncMs: number;
   readonly #cache = new Map<string, T>();
-  readonly #handlers: EventHandler<T>[] = [];
+  /** Replaced, never changed in place: a handler removed while an event is dispatched does not make the loop skip another. */
+  #handlers: readonly EventHandler<T>[] = [];
   readonly #indexers = new Map<string, (obj: T) => readonly string[]>();
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   #synced = false;
   #started: Promise<void> | undefined;
+  /** Aborted by {@link stop}; ends the list/watch loop whatever signal `start` got. */
+  readonly #stop = new AbortController();
 
   readonly #freeze: boolean;
 
@@ -63,10 +66,21 @@ export class Informer<T extends KubeObject> {
     return this.#synced;
   }
 
-  /** Adds handlers; call before `start` to see the initial objects as adds. */
-  addHandler(handler: EventHandler<T>): void {
-    this.#handlers.push(handler);
+  /**
+   * Adds handlers; call before `start` to see the initial objects as adds (added later, a handler
+   * is given every cached object as an add at once). Returns a function that removes the handler,
+   * for a component that stops following a shared informer others keep.
+   */
+  addHandler(handler: EventHandler<T>): () => void {
+    this.#handlers = [...this.#handlers, handler];
     if (this.#synced) for (const obj of this.#cache.values()) handler.add?.(obj);
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      const i = this.#handlers.indexOf(handler);
+      if (i >= 0) this.#handlers = [...this.#handlers.slice(0, i), ...this.#handlers.slice(i + 1)];
+    };
   }
 
   /**
@@ -113,8 +127,24 @@ export class Informer<T extends KubeObject> {
    * informer is started by whoever comes first; later calls wait for the same sync.
    */
   start(signal: AbortSignal): Promise<void> {
-    this.#started ??= this.#start(signal);
+    if (this.#started === undefined) {
+      const started = this.#start(AbortSignal.any([signal, this.#stop.signal]));
+      // A first list that failed (a CRD removed meanwhile) is tried again by the next `start`,
+      // rather than leaving a shared informer that never lists for every later user.
+      started.catch(() => {
+        if (this.#started === started) this.#started = undefined;
+      });
+      this.#started = started;
+    }
     return this.#started;
+  }
+
+  /**
+   * Ends the list/watch (and resync) for good, whatever signal `start` got: for an informer whose
+   * resource is no longer served and that nobody uses any more. The cache stays as it was.
+   */
+  stop(): void {
+    this.#stop.abort();
   }
 
   async #start(signal: AbortSignal): Promise<void> {

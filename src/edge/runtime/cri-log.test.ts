@@ -61,3 +61,20 @@ test('reading a log: all, tail counted in lines, since, and follow until the wri
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('without follow, a log is read as it was when asked: lines written meanwhile are not added to --tail', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kedge-log-'));
+  try {
+    const file = join(dir, '0.log');
+    const enc = new CriLogEncoder('stderr');
+    writeFileSync(file, enc.push(Buffer.from('err 1\nerr 2\nerr 3\n'), Date.now()));
+    const got: string[] = [];
+    for await (const e of readCriLog(file, { tail: 1 }, { stillWriting: () => Promise.resolve(true) })) {
+      got.push(e.content.toString());
+      if (got.length <= 3) appendFileSync(file, enc.push(Buffer.from(`line ${got.length + 3}\n`), Date.now()));
+    }
+    assert.deepEqual(got, ['err 3\n']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

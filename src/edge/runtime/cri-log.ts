@@ -106,7 +106,11 @@ const CHUNK = 64 * 1024;
 export async function* readCriLog(path: string, options: LogOptions, deps: ReadLogDeps, signal?: AbortSignal): AsyncIterable<LogEntry> {
   const fh = await open(path, 'r');
   try {
-    let position = options.tail !== undefined ? await tailOffset(fh, options.tail) : 0;
+    const sizeAtStart = (await fh.stat()).size;
+    let position = options.tail !== undefined ? await tailOffset(fh, options.tail, sizeAtStart) : 0;
+    // Without follow, the log as it was when asked: lines written while it is read would make
+    // `--tail=1` print more than one (the kubelet reads on to the end it finds).
+    const end = options.follow === true ? Number.POSITIVE_INFINITY : sizeAtStart;
     let rest: Buffer = Buffer.alloc(0);
     const buf = Buffer.alloc(CHUNK);
     const emit = function* (data: Buffer): Iterable<LogEntry> {
@@ -124,7 +128,7 @@ export async function* readCriLog(path: string, options: LogOptions, deps: ReadL
     };
     for (;;) {
       if (signal?.aborted === true) return;
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
+      const { bytesRead } = position < end ? await fh.read(buf, 0, Math.min(CHUNK, end - position), position) : { bytesRead: 0 };
       if (bytesRead > 0) {
         position += bytesRead;
         yield* emit(rest.length > 0 ? Buffer.concat([rest, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead));
@@ -145,8 +149,7 @@ export async function* readCriLog(path: string, options: LogOptions, deps: ReadL
 }
 
 /** The byte offset where the last `lines` full lines (F records) begin. */
-async function tailOffset(fh: FileHandle, lines: number): Promise<number> {
-  const size = (await fh.stat()).size;
+async function tailOffset(fh: FileHandle, lines: number, size: number): Promise<number> {
   if (lines <= 0) return size;
   let start = size;
   let data: Buffer = Buffer.alloc(0);

@@ -36,7 +36,7 @@ await c.cloud.kubectlOk('1.33', ['apply', '-f', '-'], {
     kind: 'List',
     items: [
       pod('ticker', 'i=0; while true; do i=$((i+1)); echo "line $i"; sleep 0.2; done'),
-      pod('web', 'mkdir -p /www && echo hello-from-the-pod > /www/index.html && exec httpd -f -p 8080 -h /www'),
+      pod('web', 'mkdir -p /www /lo && echo hello-from-the-pod > /www/index.html && echo only-on-loopback > /lo/index.html && httpd -p 127.0.0.1:8081 -h /lo && exec httpd -f -p 8080 -h /www'),
     ],
   }),
 });
@@ -111,14 +111,18 @@ for (const v of KUBECTL_VERSIONS) {
     assert.match(r.out, /33 111/);
   });
 
-  test(`E2E_STREAM_CRI_4 (kubectl ${v}): port-forward into the pod's own network namespace`, async () => {
-    const local = await freePort();
-    const pf = c.cloud.spawnKubectl(v, ['port-forward', '-n', NS, 'pod/web', `${local}:8080`]);
+  test(`E2E_STREAM_CRI_4 (kubectl ${v}): port-forward into the pod's own network namespace, its loopback included; a closed port is reported`, async () => {
+    const [onPodIp, onLoopback, closed] = [await freePort(), await freePort(), await freePort()];
+    const pf = c.cloud.spawnKubectl(v, ['port-forward', '-n', NS, 'pod/web', `${onPodIp}:8080`, `${onLoopback}:8081`, `${closed}:8099`]);
     try {
-      await pf.waitFor(/Forwarding from 127\.0\.0\.1/, 15_000);
-      const res = await fetch(`http://127.0.0.1:${local}/`);
+      await pf.waitFor((out) => (out.match(/Forwarding from 127\.0\.0\.1/g) ?? []).length === 3, 15_000);
+      const res = await fetch(`http://127.0.0.1:${onPodIp}/`);
       assert.equal(res.status, 200);
       assert.equal(await res.text(), 'hello-from-the-pod\n');
+      // A server bound to the pod's own 127.0.0.1 is reached too: the runtime dials inside the pod's namespace.
+      assert.equal(await (await fetch(`http://127.0.0.1:${onLoopback}/`)).text(), 'only-on-loopback\n');
+      await assert.rejects(fetch(`http://127.0.0.1:${closed}/`));
+      await eventually(() => assert.match(pf.stderr(), /error forwarding port 8099 to pod stream-containerd\/web: .*(refused|connect)/), { timeoutMs: 10_000, what: 'the failure on kubectl\'s stderr' });
     } finally {
       await pf.stop();
     }

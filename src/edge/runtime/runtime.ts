@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /**
  * The container runtime as Edged sees it: the Kubernetes CRI's model (pod sandboxes holding
@@ -56,6 +56,15 @@ export interface Runtime {
    * and stderr (merged into stdout with a TTY), and its exit code. For `kubectl exec`.
    */
   exec(id: string, cmd: readonly string[], options: ExecOptions): Promise<ExecSession>;
+  /**
+   * A TCP connection to `port` on loopback inside the sandbox's network namespace (the pod's own,
+   * or the host's for a host-network pod), for `kubectl port-forward`: the kubelet's PortForward,
+   * which reaches servers bound to the pod's 127.0.0.1 as well as to its address. Bytes go both
+   * ways through the duplex; ending its writable side ends what the server reads.
+   * @throws `EDGE_RUNTIME_ERROR` when nothing accepts the connection (the duplex may also be
+   * destroyed with one, when the runtime learns of the failure after its stream is open)
+   */
+  portForward(sandboxId: string, port: number): Promise<Duplex>;
   /**
    * The container's log (its CRI-format log file), as entries. With `follow` the iterable stays
    * open for new lines until the container exits and its log is drained, or `signal` aborts.

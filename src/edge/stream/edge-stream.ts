@@ -11,7 +11,7 @@ import { secureContextFor, type HubAddress } from '../hub/transport.ts';
 import { serveExec } from './exec.ts';
 import { serveLogs } from './logs.ts';
 import { servePortForward } from './port-forward.ts';
-import { containerOf, podAddress, podOf, streamErrorOf, type PodSource, type StreamRuntime } from './targets.ts';
+import { containerOf, podOf, sandboxOf, streamErrorOf, type PodSource, type StreamRuntime } from './targets.ts';
 import { WebSocketClient } from '../websocket/client.ts';
 
 /** Timing of the tunnel client. */
@@ -218,9 +218,11 @@ export class EdgeStream {
         case 'exec':
           await serveExec(stream, r, this.#o.runtime, (await containerOf(this.#o.runtime, pod, r.container, { running: true })).id);
           break;
-        case 'portforward':
-          await servePortForward(stream, r, await podAddress(this.#o.runtime, pod));
+        case 'portforward': {
+          const sandbox = await sandboxOf(this.#o.runtime, pod);
+          await servePortForward(stream, r, () => this.#o.runtime.portForward(sandbox, r.port));
           break;
+        }
       }
       log.debug('stream served', { result: stream.result });
     } catch (err) {

@@ -1,21 +1,30 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { describeError } from '../../errors/platform-error.ts';
 import { CHANNEL_STDIN, CHANNEL_STDOUT, StreamError, type PortForwardRequest } from '../../protocol/stream.ts';
 import type { MuxStream } from '../../protocol/stream-mux.ts';
-
-/** How long connecting to the pod's port may take. */
-const CONNECT_TIMEOUT_MS = 10_000;
+import { EdgeError } from '../errors.ts';
 
 /**
- * Serves one `kubectl port-forward` connection: a TCP connection to the pod's port at `host`,
- * copied both ways over the stream (channel 0 towards the pod, 1 back). The client's half-close
- * is passed on; the stream ends when the pod closes its side.
+ * Serves one `kubectl port-forward` connection: a connection to the pod's port that the runtime
+ * makes (`connect`), copied both ways over the stream (channel 0 towards the pod, 1 back). The
+ * client's half-close is passed on; the stream ends when the pod closes its side, with the
+ * runtime's error if it failed to reach the port after all.
  *
  * Ends the stream itself; rejects only with the error to end it with (before it was accepted).
  * @throws {StreamError} `STREAM_PORT_UNREACHABLE` when nothing accepts the connection
  */
-export async function servePortForward(stream: MuxStream, r: PortForwardRequest, host: string): Promise<void> {
-  const socket = await dial(host, r.port, stream.signal);
+export async function servePortForward(stream: MuxStream, r: PortForwardRequest, connect: () => Promise<Duplex>): Promise<void> {
+  let socket: Duplex;
+  try {
+    socket = await connect();
+  } catch (err) {
+    throw new StreamError('STREAM_PORT_UNREACHABLE', `cannot connect to port ${r.port} of the pod: ${describeError(err)}`, { cause: err });
+  }
+  if (stream.signal.aborted) {
+    socket.destroy();
+    return;
+  }
   const destroy = (): void => {
     socket.destroy();
   };
@@ -30,35 +39,18 @@ export async function servePortForward(stream: MuxStream, r: PortForwardRequest,
         else if (e.type === 'end') return;
       }
     })();
+    let failure: string | undefined;
     try {
       for await (const chunk of socket as AsyncIterable<Buffer>) await stream.write(CHANNEL_STDOUT, chunk);
-    } catch {
-      // The pod reset the connection, or the stream is over.
+    } catch (err) {
+      // A reset from the pod is how some connections end; a runtime that could not reach the port
+      // after all (it reports that once its stream is open) is an error the client must see.
+      if (err instanceof EdgeError) failure = err.message;
     }
-    stream.end({});
+    stream.end(failure === undefined ? {} : { error: { code: 'STREAM_PORT_UNREACHABLE', message: failure } });
     await toPod;
   } finally {
     stream.signal.removeEventListener('abort', destroy);
     socket.destroy();
-  }
-}
-
-async function dial(host: string, port: number, signal: AbortSignal): Promise<Socket> {
-  const socket = connect({ host, port });
-  socket.setNoDelay(true);
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), CONNECT_TIMEOUT_MS);
-  const stop = (): void => ac.abort();
-  signal.addEventListener('abort', stop, { once: true });
-  try {
-    await once(socket, 'connect', { signal: ac.signal });
-    return socket;
-  } catch (err) {
-    socket.destroy();
-    const why = ac.signal.aborted ? (signal.aborted ? 'the stream ended' : `no answer within ${CONNECT_TIMEOUT_MS / 1000}s`) : err instanceof Error ? err.message : String(err);
-    throw new StreamError('STREAM_PORT_UNREACHABLE', `cannot connect to port ${port} of the pod at ${host}: ${why}`, { cause: err });
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', stop);
   }
 }

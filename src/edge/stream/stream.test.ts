@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hasCode } from '../../errors/platform-error.ts';
-import { FRAME_TYPES, MAX_STREAM_CHUNK, STREAM_WINDOW_BYTES, type LogsRequest, type StreamRequest } from '../../protocol/stream.ts';
+import { CHANNEL_STDIN, FRAME_TYPES, MAX_STREAM_CHUNK, STREAM_WINDOW_BYTES, type LogsRequest, type StreamRequest } from '../../protocol/stream.ts';
 import { StreamMux, type MuxStream, type StreamEvent } from '../../protocol/stream-mux.ts';
 import { EdgeError } from '../errors.ts';
 import type { ExecSession, LogEntry } from '../runtime/runtime.ts';
 import { serveExec } from './exec.ts';
 import { serveLogs } from './logs.ts';
-import { podOf, type StreamRuntime } from './targets.ts';
+import { servePortForward } from './port-forward.ts';
+import { podOf, streamErrorOf, type StreamRuntime } from './targets.ts';
 
 const TARGET = { namespace: 'default', pod: 'p', uid: 'u-1' };
 
@@ -24,7 +25,7 @@ function tunnel(serve: (s: MuxStream) => Promise<void>) {
       setImmediate(() => cloud.receive(f));
     },
     onOpen: (s) => {
-      void serve(s).catch((err: unknown) => s.end({ error: { code: hasCode(err, 'STREAM_CONTAINER_NOT_FOUND') ? 'STREAM_CONTAINER_NOT_FOUND' : 'STREAM_FAILED', message: err instanceof Error ? err.message : String(err) } }));
+      void serve(s).catch((err: unknown) => s.end({ error: streamErrorOf(err) }));
     },
   });
   const cloud: StreamMux = new StreamMux({ role: 'opener', send: (f) => setImmediate(() => edge.receive(f)) });
@@ -48,7 +49,7 @@ function logRuntime(lines: string[], options: { more?: () => string; pulled?: { 
   return {
     listContainers: unused,
     listPodSandboxes: unused,
-    podSandboxStatus: unused,
+    portForward: unused,
     exec: unused,
     async *logs(_id, o, signal): AsyncIterable<LogEntry> {
       if (o.previous === true && options.previousMissing === true) throw new EdgeError('EDGE_RUNTIME_NOT_FOUND', 'no log of a previous instance in /var/log/pods/x');
@@ -122,7 +123,7 @@ function shRuntime(spawned: number[]): StreamRuntime {
   return {
     listContainers: unused,
     listPodSandboxes: unused,
-    podSandboxStatus: unused,
+    portForward: unused,
     logs: unused,
     exec(_id, cmd, options): Promise<ExecSession> {
       const child = spawn(cmd[0]!, cmd.slice(1), { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
@@ -200,4 +201,46 @@ test('a node answers only for pods it holds, under the uid the cloud names, boun
   ] as const) {
     assert.throws(() => podOf(pods, node, r), (e: unknown) => hasCode(e, 'STREAM_POD_NOT_FOUND'));
   }
+});
+
+test('port-forward: bytes both ways through the runtime\'s connection; a refused port fails before the stream is accepted; a failure the runtime reports later ends it', async () => {
+  const forward = (port: number): StreamRequest => ({ kind: 'portforward', ...TARGET, port });
+  /** A server that answers in capitals and closes once its input ends. */
+  const shouting = (): Duplex =>
+    new Duplex({
+      read: () => undefined,
+      write(chunk: Buffer, _encoding, callback) {
+        this.push(chunk.toString().toUpperCase());
+        callback();
+      },
+      final(callback) {
+        this.push(null);
+        callback();
+      },
+    });
+  const { cloud } = tunnel((s) =>
+    servePortForward(s, s.request as never, () => {
+      const port = (s.request as { port: number }).port;
+      if (port === 81) return Promise.reject(new EdgeError('EDGE_RUNTIME_ERROR', 'cannot connect to 127.0.0.1:81: connect ECONNREFUSED'));
+      const d = shouting();
+      if (port === 82) setImmediate(() => d.destroy(new EdgeError('EDGE_RUNTIME_ERROR', 'failed to connect to localhost:82 inside namespace "x": connection refused')));
+      return Promise.resolve(d);
+    }),
+  );
+
+  const ok = cloud.open(forward(80));
+  await ok.ready();
+  await ok.write(CHANNEL_STDIN, Buffer.from('hello'));
+  ok.eof(CHANNEL_STDIN);
+  const echoed = await drain(ok);
+  assert.equal(echoed.text, 'HELLO');
+  assert.deepEqual(echoed.end, { type: 'end', result: {} });
+
+  await assert.rejects(cloud.open(forward(81)).ready(), (e: unknown) => hasCode(e, 'STREAM_PORT_UNREACHABLE') && /port 81 of the pod: .*ECONNREFUSED/.test((e as Error).message));
+
+  const late = cloud.open(forward(82));
+  await late.ready();
+  const { end } = await drain(late);
+  assert.equal(end.type === 'end' ? end.result.error?.code : undefined, 'STREAM_PORT_UNREACHABLE');
+  assert.match(end.type === 'end' ? (end.result.error?.message ?? '') : '', /inside namespace "x": connection refused/);
 });

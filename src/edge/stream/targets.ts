@@ -4,7 +4,7 @@ import { StreamError, type StreamErrorCode, type StreamRequest } from '../../pro
 import { LABELS, type ContainerSummary, type Runtime } from '../runtime/runtime.ts';
 
 /** What the stream handlers use of the runtime. */
-export type StreamRuntime = Pick<Runtime, 'listContainers' | 'logs' | 'exec' | 'listPodSandboxes' | 'podSandboxStatus'>;
+export type StreamRuntime = Pick<Runtime, 'listContainers' | 'logs' | 'exec' | 'listPodSandboxes' | 'portForward'>;
 
 /** The pods this node holds (MetaManager): the node answers only for these. */
 export interface PodSource {
@@ -12,7 +12,7 @@ export interface PodSource {
 }
 
 interface PodShape {
-  readonly spec?: { readonly nodeName?: string; readonly hostNetwork?: boolean };
+  readonly spec?: { readonly nodeName?: string };
   readonly status?: { readonly containerStatuses?: readonly { readonly name: string; readonly state?: { readonly waiting?: { readonly reason?: string } } }[] };
 }
 
@@ -47,14 +47,15 @@ export async function containerOf(runtime: StreamRuntime, pod: KubeObject & PodS
   return newest;
 }
 
-/** Where a pod's ports are reached from the node: its sandbox's address, or loopback for host-network pods. */
-export async function podAddress(runtime: StreamRuntime, pod: KubeObject & PodShape): Promise<string> {
-  if (pod.spec?.hostNetwork === true) return '127.0.0.1';
+/**
+ * The pod's running sandbox, whose network namespace a port-forward enters: the newest ready one.
+ * @throws {StreamError} `STREAM_CONTAINER_NOT_FOUND` when the pod has none (not started, or stopped)
+ */
+export async function sandboxOf(runtime: StreamRuntime, pod: KubeObject & PodShape): Promise<string> {
   const sandboxes = await runtime.listPodSandboxes({ [LABELS.podUid]: pod.metadata.uid ?? '' });
   const ready = sandboxes.filter((s) => s.state === 'ready').toSorted((a, b) => b.createdAt - a.createdAt)[0];
-  if (ready === undefined) return '127.0.0.1';
-  const status = await runtime.podSandboxStatus(ready.id);
-  return status.ip === '' ? '127.0.0.1' : status.ip;
+  if (ready === undefined) throw new StreamError('STREAM_CONTAINER_NOT_FOUND', `pod "${pod.metadata.name ?? ''}" has no running sandbox to forward into`);
+  return ready.id;
 }
 
 /** The error a stream ends with for anything a handler throws. */

@@ -26,6 +26,7 @@ export const CRI_TABLE = {
         ContainerStatus(ContainerStatusRequest) ContainerStatusResponse;
         ExecSync(ExecSyncRequest) ExecSyncResponse;
         Exec(ExecRequest) ExecResponse;
+        PortForward(PortForwardRequest) PortForwardResponse;
         Status(StatusRequest) StatusResponse`,
       ImageService: `
         ListImages(ListImagesRequest) ListImagesResponse;
@@ -123,6 +124,8 @@ export const CRI_TABLE = {
       ExecSyncResponse: 'bytes stdout = 1; bytes stderr = 2; int32 exit_code = 3',
       ExecRequest: 'string container_id = 1; repeated string cmd = 2; bool tty = 3; bool stdin = 4; bool stdout = 5; bool stderr = 6',
       ExecResponse: 'string url = 1',
+      PortForwardRequest: 'string pod_sandbox_id = 1; repeated int32 port = 2',
+      PortForwardResponse: 'string url = 1',
       ImageFilter: 'ImageSpec image = 1',
       ListImagesRequest: 'ImageFilter filter = 1',
       Image: `

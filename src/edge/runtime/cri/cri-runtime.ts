@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { EdgeError } from '../../errors.ts';
 import { previousLog, readCriLog } from '../cri-log.ts';
 import type {
@@ -256,6 +257,13 @@ export class CriRuntime implements Runtime {
     });
     if (before !== undefined) found = this.#execs.find(id, before, cmd, session.exitCode);
     return session;
+  }
+
+  async portForward(sandboxId: string, port: number): Promise<Duplex> {
+    const r = await this.#rt<{ url: string }>('PortForward', { podSandboxId: sandboxId, port: [port] });
+    // Loaded at the first port-forward, as exec's client is.
+    const { openSpdyPortForward } = await import('./spdy-port-forward.ts');
+    return openSpdyPortForward(r.url, port);
   }
 
   async *logs(id: string, options: LogOptions, signal?: AbortSignal): AsyncIterable<LogEntry> {

@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../../../errors/platform-error.ts';
 import type { Logger } from '../../../log/logger.ts';
@@ -72,6 +74,8 @@ interface ContainerRecord {
 
 /** Output captured per stream by execSync, like the CRI's 16 MiB cap. */
 const EXEC_OUTPUT_CAP = 16 * 1024 * 1024;
+/** How long a port-forward's connection to the pod's port may take. */
+const PORT_FORWARD_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * The `process` runtime, for gateways without containerd: each container is a supervised host
@@ -328,6 +332,22 @@ export class ProcessRuntime implements Runtime {
       throw new EdgeError('EDGE_RUNTIME_ERROR', `exec ${command} in container ${rec.config.name}: ${describeError(e)}`, { cause: e });
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Processes share the host's network: the pod's loopback is the host's. */
+  async portForward(sandboxId: string, port: number): Promise<Duplex> {
+    if (!this.#sandboxes.has(sandboxId)) throw new EdgeError('EDGE_RUNTIME_NOT_FOUND', `sandbox ${sandboxId} not found`);
+    const socket: Socket = connect({ host: '127.0.0.1', port });
+    socket.setNoDelay(true);
+    const timeout = AbortSignal.timeout(PORT_FORWARD_CONNECT_TIMEOUT_MS);
+    try {
+      await once(socket, 'connect', { signal: timeout });
+      return socket;
+    } catch (err) {
+      socket.destroy();
+      const why = timeout.aborted ? `no answer within ${PORT_FORWARD_CONNECT_TIMEOUT_MS / 1000}s` : describeError(err);
+      throw new EdgeError('EDGE_RUNTIME_ERROR', `cannot connect to 127.0.0.1:${port}: ${why}`, { cause: err });
     }
   }
 

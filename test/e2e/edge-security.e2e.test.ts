@@ -26,6 +26,18 @@ const pod = (name: string, node: string, configMap: string): unknown => ({
   metadata: { name, namespace: NS },
   spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: configMap } }] }] },
 });
+const model = (name: string): unknown => ({
+  apiVersion: 'devices.kubeedge.io/v1beta1',
+  kind: 'DeviceModel',
+  metadata: { name, namespace: NS },
+  spec: { protocol: 'virtual', properties: [{ name: 'temperature', type: 'DOUBLE', accessMode: 'ReadOnly' }] },
+});
+const device = (name: string, node: string, modelName: string): unknown => ({
+  apiVersion: 'devices.kubeedge.io/v1beta1',
+  kind: 'Device',
+  metadata: { name, namespace: NS },
+  spec: { deviceModelRef: { name: modelName }, nodeName: node, protocol: { protocolName: 'virtual', configData: {} }, properties: [{ name: 'temperature', visitors: { protocolName: 'virtual', configData: {} } }] },
+});
 await c.cloud.kubectlOk('1.33', ['apply', '-f', '-'], {
   stdin: JSON.stringify({
     apiVersion: 'v1',
@@ -36,6 +48,10 @@ await c.cloud.kubectlOk('1.33', ['apply', '-f', '-'], {
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-b', namespace: NS }, data: { owner: 'b' } },
       pod('pod-a', 'sec-a', 'cm-a'),
       pod('pod-b', 'sec-b', 'cm-b'),
+      model('model-a'),
+      model('model-b'),
+      device('dev-a', 'sec-a', 'model-a'),
+      device('dev-b', 'sec-b', 'model-b'),
     ],
   }),
 });
@@ -72,7 +88,10 @@ test('E2E_EDGE_SECURITY_1: a node certificate used to read another node\'s objec
   const get = (path: string) => c.cloud.request({ path, identity: a });
   assert.equal((await get(`/api/v1/namespaces/${NS}/pods/pod-a`)).status, 200, 'its own pod');
   assert.equal((await get(`/api/v1/namespaces/${NS}/configmaps/cm-a`)).status, 200, 'a ConfigMap its pod uses');
-  for (const path of [`/api/v1/namespaces/${NS}/pods/pod-b`, `/api/v1/namespaces/${NS}/configmaps/cm-b`, `/api/v1/namespaces/${NS}/pods`, '/api/v1/pods']) {
+  const devices = `/apis/devices.kubeedge.io/v1beta1/namespaces/${NS}`;
+  assert.equal((await get(`${devices}/devices/dev-a`)).status, 200, 'a Device behind it');
+  assert.equal((await get(`${devices}/devicemodels/model-a`)).status, 200, 'the model of a Device behind it');
+  for (const path of [`/api/v1/namespaces/${NS}/pods/pod-b`, `/api/v1/namespaces/${NS}/configmaps/cm-b`, `/api/v1/namespaces/${NS}/pods`, '/api/v1/pods', `${devices}/devices/dev-b`, `${devices}/devicemodels/model-b`]) {
     const r = await get(path);
     assert.equal(r.status, 403, `${path} as sec-a answered ${r.status}`);
     assert.equal(r.json()['reason'], 'Forbidden');

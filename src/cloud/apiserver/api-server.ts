@@ -91,7 +91,12 @@ export class ApiServer {
     const crdController = new CrdController({ crds, registry: this.registry, log: log.child({ component: 'crd-controller' }) });
     await crdController.start(signal);
 
-    const feeder = new NodeGraphFeeder({ pods: this.#storage('', 'v1', 'pods'), graph: this.#options.nodeGraph, log: log.child({ component: 'node-graph' }) });
+    const feeder = new NodeGraphFeeder({
+      pods: this.#storage('', 'v1', 'pods'),
+      devices: this.registry.lookup('devices.kubeedge.io', 'v1beta1', 'devices'),
+      graph: this.#options.nodeGraph,
+      log: log.child({ component: 'node-graph' }),
+    });
     await feeder.start(signal);
 
     const openapi = new OpenApiPublisher();

@@ -260,6 +260,13 @@ export class SpdyClientStream {
     if (this.#remoteDone) this.#conn.forget(this.id);
   }
 
+  /** Everything the server sends on this stream, as UTF-8, once it finishes (a `Status`, an error message). */
+  async text(): Promise<string> {
+    let text = '';
+    for await (const chunk of this.readable as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+    return text;
+  }
+
   /** @internal Passes inbound bytes on, waiting (and so not reading the socket) while the reader is behind. */
   async received(data: Buffer): Promise<void> {
     if (this.#remoteDone || this.#gone || this.readable.destroyed) return;

@@ -37,12 +37,7 @@ export async function openSpdyExec(url: string, options: ExecOptions, killer: Ex
     conn.close();
     throw err;
   }
-  const errorStream = error;
-  const status = (async () => {
-    let text = '';
-    for await (const chunk of errorStream.readable as AsyncIterable<Buffer>) text += chunk.toString('utf8');
-    return text;
-  })();
+  const status = error.text();
   const outputs = [stdout, ...(stderr !== undefined ? [stderr] : [])].map((s) => new Promise<void>((resolve) => s.readable.once('close', resolve).once('end', resolve)));
   let exited = false;
   const exitCode = (async () => {

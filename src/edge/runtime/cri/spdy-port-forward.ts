@@ -29,11 +29,7 @@ export async function openSpdyPortForward(url: string, port: number): Promise<Du
     conn.close();
     throw err;
   }
-  const errorText = (async () => {
-    let text = '';
-    for await (const chunk of errorStream.readable as AsyncIterable<Buffer>) text += chunk.toString('utf8');
-    return text;
-  })();
+  const errorText = errorStream.text();
   const inbound = data.readable;
   const duplex = new Duplex({
     read: () => {
@@ -60,7 +56,8 @@ export async function openSpdyPortForward(url: string, port: number): Promise<Du
     if (!duplex.push(chunk)) inbound.pause();
   });
   inbound.once('end', () => {
-    void Promise.race([errorText, conn.done.then(() => ''), new Promise<string>((resolve) => setTimeout(resolve, ERROR_GRACE_MS, '').unref())]).then((text) => {
+    // The error stream ends with the runtime's message, or with the connection.
+    void Promise.race([errorText, new Promise<string>((resolve) => setTimeout(resolve, ERROR_GRACE_MS, '').unref())]).then((text) => {
       if (text !== '') duplex.destroy(new EdgeError('EDGE_RUNTIME_ERROR', text.replace(KUBELET_PREFIX, '')));
       else {
         duplex.push(null);

@@ -54,7 +54,7 @@ describe('the gRPC client against containerd', { timeout: 120_000 }, () => {
     const started = performance.now();
     await assert.rejects(rt.pullImage(hanging()), (err: unknown) => err instanceof EdgeError && err.code === 'EDGE_IMAGE_PULL_FAILED' && hasGrpcStatus(err, GrpcStatus.DEADLINE_EXCEEDED));
     const took = performance.now() - started;
-    assert.ok(took >= 450 && took < 3_000, `took ${took} ms`);
+    assert.ok(took >= 450 && took < 10_000, `took ${took} ms`);
     // The connection is fine afterwards.
     assert.equal((await rt.version()).name, 'containerd');
   });
@@ -68,7 +68,7 @@ describe('the gRPC client against containerd', { timeout: 120_000 }, () => {
       const started = performance.now();
       ac.abort();
       await assert.rejects(pull, (err: unknown) => err instanceof EdgeError && hasGrpcStatus(err, GrpcStatus.CANCELLED));
-      assert.ok(performance.now() - started < 500);
+      assert.ok(performance.now() - started < 5_000, 'long before the 60 s pull timeout');
     } finally {
       slow.close();
     }

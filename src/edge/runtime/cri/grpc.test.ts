@@ -244,7 +244,7 @@ describe('GrpcChannel against a scripted server', { timeout: 60_000 }, () => {
       const started = performance.now();
       await assert.rejects(ch.unary(criServices().runtime, 'Version', {}, { timeoutMs: 200 }), (err) => grpcCause(err, GrpcStatus.DEADLINE_EXCEEDED, 'EDGE_RUNTIME_ERROR', /Deadline exceeded/));
       const took = performance.now() - started;
-      assert.ok(took >= 190 && took < 2_000, `took ${took} ms`);
+      assert.ok(took >= 190 && took < 5_000, `took ${took} ms`);
       assert.equal(server.seen.at(-1)!.headers['grpc-timeout'], '200m');
       assert.equal(await reset, h2.NGHTTP2_CANCEL);
     } finally {
@@ -379,7 +379,7 @@ describe('GrpcChannel without a server', () => {
       const ch = new GrpcChannel(`unix://${join(dir, 'missing.sock')}`, 'containerd at missing.sock');
       const started = performance.now();
       await assert.rejects(ch.unary(criServices().runtime, 'Version', {}), (err) => grpcCause(err, GrpcStatus.UNAVAILABLE, 'EDGE_RUNTIME_UNAVAILABLE', /^Version on containerd at missing\.sock: no connection: connect ENOENT .*missing\.sock$/));
-      assert.ok(performance.now() - started < 1_000);
+      assert.ok(performance.now() - started < 5_000);
       // Again: the failed connection is not reused.
       await assert.rejects(ch.unary(criServices().runtime, 'Version', {}), (err) => grpcCause(err, GrpcStatus.UNAVAILABLE, 'EDGE_RUNTIME_UNAVAILABLE', /ENOENT/));
       ch.close();

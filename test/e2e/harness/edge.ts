@@ -5,6 +5,7 @@
  * runs as the real binaries; the edge's own log lines ("in sync with the cloud") carry the byte
  * counts the tests check.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -119,6 +120,15 @@ export class KedgeEdge {
     const labels = options.labels !== undefined && options.labels.length > 0 ? ['--labels', options.labels.join(',')] : [];
     edge.#launch(['join', '--cloud', '127.0.0.1', '--join-port', String(c.joinPort), '--token', options.token, '--node-name', options.nodeName, ...labels]);
     await edge.waitForSync(0, 30_000);
+    // In sync comes before the container runtime opens (a managed containerd may still be
+    // starting): tests that import images or run pods next need the whole edge.
+    await eventually(
+      () => {
+        if (!edge.running) throw new Error(`the edge exited:\n${edge.log.split('\n').slice(-30).join('\n')}`);
+        assert.ok(edge.log.slice(edge.log.lastIndexOf('----- kedge edge start #')).includes(' is running; MetaServer on '), 'not running yet');
+      },
+      { timeoutMs: 60_000, intervalMs: 25, what: `edge ${options.nodeName} to be running` },
+    );
     return edge;
   }
 

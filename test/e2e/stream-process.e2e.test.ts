@@ -273,6 +273,8 @@ test('E2E_STREAM_TUNNEL_1: the tunnel comes back after the edge restarts, and an
   await waitPod('ticker', 'running again', running);
   const hi = await eventually(() => c.cloud.kubectlOk('1.27', ['exec', 'ticker', '-n', NS, '--', 'echo', 'back']), { timeoutMs: 15_000, what: 'exec after the restart' });
   assert.equal(hi, 'back\n');
+  // The tests after this one forward to the web pod: its server (a host process) must be back too.
+  await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${webPort}/`)).status, 200), { timeoutMs: 30_000, what: 'the web pod serving again' });
 });
 
 test('E2E_STREAM_VERSIONS: exec and port-forward with kubectl 1.28 to 1.32 (SPDY, WebSocket exec, SPDY in a WebSocket)', async () => {

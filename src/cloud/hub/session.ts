@@ -129,6 +129,7 @@ export class NodeSession {
     },
   };
 
+  /** @param options.log a logger that already names the node: the session's lines do not repeat it. */
   constructor(options: { node: string; ws: WebSocket; socket: TLSSocket; index: EdgeObjectIndex; upstream: Upstream; counters: HubCounters; limits: SessionLimits; log: Logger }) {
     this.node = options.node;
     this.#ws = options.ws;
@@ -165,12 +166,12 @@ export class NodeSession {
   keepalive(now = Date.now()): boolean {
     if (now >= this.#certificateExpires) {
       // TLS checked the certificate once, at the handshake; a session must not outlive it.
-      this.#log.info('the certificate of this session expired; closing it', { node: this.node });
+      this.#log.info('the certificate of this session expired; closing it');
       this.close(HUB_CLOSE_POLICY, 'client certificate expired');
       return false;
     }
     if (!this.#alive) {
-      this.#log.info('edge stopped answering; closing its session', { node: this.node });
+      this.#log.info('edge stopped answering; closing its session');
       this.#ws.terminate();
       return false;
     }
@@ -317,7 +318,7 @@ export class NodeSession {
   /** The edge could not apply an object (e.g. its disk is full): offer it again a little later. */
   #failed(env: Envelope<'error'>): void {
     const p = this.#pending.get(env.header.parentId!);
-    this.#log.warn('edge reported an error', { node: this.node, code: env.content.code, err: env.content.message, uid: p?.uid });
+    this.#log.warn('edge reported an error', { code: env.content.code, err: env.content.message, uid: p?.uid });
     if (p === undefined) return;
     this.#pending.delete(env.header.parentId!);
     if (p.resourceVersion !== undefined && this.#held.get(p.uid)?.resourceVersion === p.resourceVersion) this.#held.delete(p.uid);
@@ -336,7 +337,7 @@ export class NodeSession {
     const before = this.#counters.framesOut;
     this.reconcile();
     this.#send(envelope('cloud', 'hub', 'synced', { revision: this.#index.revision }, { parentId: env.header.id }));
-    this.#log[first ? 'info' : 'debug']('edge inventory reconciled', { node: this.node, held: env.content.items.length, sent: this.#counters.framesOut - before });
+    this.#log[first ? 'info' : 'debug']('edge inventory reconciled', { held: env.content.items.length, sent: this.#counters.framesOut - before });
   }
 
   #enqueue(env: Envelope): void {
@@ -351,8 +352,8 @@ export class NodeSession {
           // Forbidden writes are logged, not counted: a pod that just moved away makes an honest edge send one.
           this.#refuse(env.header.id, env.route.group, err.code, err.message, err.code !== 'HUB_FORBIDDEN');
         } else {
-          if (!(err instanceof PlatformError)) this.#log.error('edge message failed', { node: this.node, op: env.route.operation, err: describeError(err) });
-          else this.#log.debug('edge message refused by the API', { node: this.node, op: env.route.operation, code, err: err.message });
+          if (!(err instanceof PlatformError)) this.#log.error('edge message failed', { op: env.route.operation, err: describeError(err) });
+          else this.#log.debug('edge message refused by the API', { op: env.route.operation, code, err: err.message });
           this.#send(envelope('cloud', env.route.group, 'error', { code, message: err instanceof PlatformError ? err.message : 'internal error; the cloud log has the cause' }, { parentId: env.header.id }));
         }
       } finally {
@@ -373,7 +374,7 @@ export class NodeSession {
    */
   #refuse(parentId: string, group: Group, code: string, message: string, offence = true): void {
     this.#counters.refused++;
-    this.#log.warn('edge message refused', { node: this.node, code, err: message });
+    this.#log.warn('edge message refused', { code, err: message });
     this.#send(envelope('cloud', group, 'error', { code, message: message.slice(0, 4096) }, { parentId }));
     if (!offence) return;
     const now = performance.now();
@@ -382,7 +383,7 @@ export class NodeSession {
       this.#offences = 0;
     }
     if (++this.#offences > this.#limits.offencesPerMinute) {
-      this.#log.warn('closing the session of an edge sending refused frames', { node: this.node, offences: this.#offences });
+      this.#log.warn('closing the session of an edge sending refused frames', { offences: this.#offences });
       this.close(HUB_CLOSE_POLICY, 'too many malformed or refused messages');
     }
   }

@@ -240,6 +240,24 @@ export class FrameSplitter {
   }
 }
 
+/** What a DATA frame is delivered to: one side's stream. */
+export interface SpdyDataSink {
+  /** Takes inbound bytes; resolves once the reader can take more (the socket is not read meanwhile). */
+  received(data: Buffer): Promise<void>;
+  /** The peer's FIN: no more bytes come. */
+  remoteFinished(): void;
+}
+
+/**
+ * Delivers a DATA frame to its stream, on either end: a copy of its bytes (the frame is a view
+ * into the read buffer), then the peer's FIN. A frame for a stream that is gone is dropped.
+ */
+export async function deliverData(frame: SpdyFrame & { readonly control: false }, stream: SpdyDataSink | undefined): Promise<void> {
+  if (stream === undefined) return;
+  if (frame.payload.length > 0) await stream.received(Buffer.from(frame.payload));
+  if ((frame.flags & FLAG_FIN) !== 0) stream.remoteFinished();
+}
+
 /**
  * Resolves when `stream` can take more writes or is gone: the back-pressure wait both SPDY ends
  * use (TCP's window is SPDY's only flow control here), with no listener left behind.

@@ -3,6 +3,7 @@ import type { Logger } from '../../log/logger.ts';
 import {
   controlFrame,
   dataFrame,
+  deliverData,
   drainedOrClosed,
   FLAG_FIN,
   FRAME_TYPE as TYPE,
@@ -112,13 +113,7 @@ export class SpdyConnection {
 
   async #frame(frame: SpdyFrame): Promise<void> {
     const { flags, payload } = frame;
-    if (!frame.control) {
-      const s = this.#streams.get(frame.streamId);
-      if (s === undefined) return;
-      if (payload.length > 0) await s.received(Buffer.from(payload));
-      if ((flags & FLAG_FIN) !== 0) s.remoteFinished();
-      return;
-    }
+    if (!frame.control) return deliverData(frame, this.#streams.get(frame.streamId));
     if (frame.version !== VERSION) throw new Error(`SPDY version ${frame.version}`);
     switch (frame.type) {
       case TYPE.synStream: {

@@ -4,6 +4,7 @@ import { EdgeError } from '../../errors.ts';
 import {
   controlFrame,
   dataFrame,
+  deliverData,
   drainedOrClosed,
   FLAG_FIN,
   FRAME_TYPE,
@@ -149,13 +150,7 @@ export class SpdyClientConnection {
 
   async #frame(frame: SpdyFrame): Promise<void> {
     const { flags, payload } = frame;
-    if (!frame.control) {
-      const s = this.#streams.get(frame.streamId);
-      if (s === undefined) return;
-      if (payload.length > 0) await s.received(Buffer.from(payload));
-      if ((flags & FLAG_FIN) !== 0) s.remoteFinished();
-      return;
-    }
+    if (!frame.control) return deliverData(frame, this.#streams.get(frame.streamId));
     if (frame.version !== SPDY_VERSION) throw new Error(`SPDY version ${frame.version}`);
     switch (frame.type) {
       case FRAME_TYPE.synReply: {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { parse } from 'yaml';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isJsonObject } from '../api/object.ts';
@@ -9,6 +8,8 @@ import { isJsonObject } from '../api/object.ts';
  * and the parser is about 10 MB resident (an edge node has 70 MB in all).
  */
 function parseYaml(text: string): unknown {
+  // node:module too, as it loads Node's source-map support with it.
+  const { createRequire } = process.getBuiltinModule('node:module');
   const yaml = createRequire(import.meta.url)('yaml') as { parse: typeof parse };
   return yaml.parse(text);
 }

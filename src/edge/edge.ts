@@ -25,6 +25,7 @@ import { MapperSupervisor } from './mappers/supervisor.ts';
 import { mapperLaunch, processSpawner, type KedgeExecutable } from './mappers/spawn.ts';
 import { MAPPER_PROTOCOLS } from '../mappers/protocols.ts';
 import type { EventBus } from './eventbus/bus.ts';
+import { rfc3339 } from '../api/time.ts';
 
 /** A running edge, as the CLI and `kedge up` see it. */
 export interface RunningEdge {
@@ -69,7 +70,7 @@ export async function joinEdge(config: CompiledEdgeConfig, options: CompiledJoin
     joinPort: options.joinPort,
     hub: result.hub,
     labels: options.labels,
-    joinedAt: new Date().toISOString(),
+    joinedAt: rfc3339(Date.now()),
   };
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await saveJoinedState(config.dataDir, state, result.tls);

@@ -30,6 +30,7 @@ import { fieldElement, FieldSet, formatPath, keyElement, removeAtPath, valueAtPa
 import { cloneJson, deleteOwn, getOwn, isObject, jsonEqual, setOwn } from './json-value.ts';
 import { fieldMergeMeta, itemMergeMeta, mergeMetaOf, type FieldMergeMeta } from './schema-meta.ts';
 import { compareStrings } from '../compare.ts';
+import { rfc3339 } from '../time.ts';
 
 /** The manager that owns, at the first apply, everything an object had before it. */
 export const BEFORE_FIRST_APPLY = 'before-first-apply';
@@ -102,7 +103,7 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
   // As in Kubernetes, the applier's time moves when the object changes; a no-op apply is a no-op.
   const objectChanged = !jsonEqual(merged, liveObject);
   if (live !== undefined && !objectChanged && previous?.set.equals(owned) === true) return live;
-  managers.set(mine.id, { ...mine, time: objectChanged || previous === undefined ? timestamp(options.now) : previous.time, set: owned });
+  managers.set(mine.id, { ...mine, time: objectChanged || previous === undefined ? rfc3339(options.now.getTime()) : previous.time, set: owned });
   return withManagedFields(merged, managers);
 }
 
@@ -126,7 +127,7 @@ export function trackUpdate(live: KubeObject | undefined, updated: KubeObject, o
   for (const m of managers.values()) if (m.id !== mine.id) m.set = m.set.difference(changes.removed).difference(changed);
   const set = (previous?.set ?? new FieldSet()).difference(changes.removed).union(changed);
   // The updater's time moves when its update changed something.
-  managers.set(mine.id, { ...mine, time: changed.isEmpty() && previous !== undefined ? previous.time : timestamp(options.now), set });
+  managers.set(mine.id, { ...mine, time: changed.isEmpty() && previous !== undefined ? previous.time : rfc3339(options.now.getTime()), set });
   return withManagedFields(updatedObject, managers);
 }
 
@@ -153,11 +154,6 @@ function managerEntry(manager: string, operation: 'Apply' | 'Update', apiVersion
   // Appliers keep one entry across API versions; updaters get one per version, as in Kubernetes.
   const id = JSON.stringify([manager, operation, operation === 'Update' ? apiVersion : '', subresource]);
   return { id, manager, operation, apiVersion, subresource };
-}
-
-/** Kubernetes' `metav1.Time`: RFC 3339, whole seconds, UTC. */
-function timestamp(now: Date): string {
-  return `${now.toISOString().slice(0, 19)}Z`;
 }
 
 function withoutManagedFields(obj: KubeObject): JsonObject {

@@ -12,6 +12,7 @@ import type { KubeClient, ResourceClient } from '../client/client.ts';
 import { publicKeyFingerprint, type NodeIdentities } from '../join/identities.ts';
 import { SYNCED_RESOURCES, type DeviceObject, type EdgeObjectIndex, type NodeObject, type PodObject } from './desired.ts';
 import { HubError } from './errors.ts';
+import { rfc3339Micro } from '../../api/time.ts';
 
 /** Where node heartbeats live. */
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -240,7 +241,7 @@ export class Upstream {
         namespace: NODE_LEASE_NAMESPACE,
         ...(nodeUid !== undefined ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, uid: nodeUid }] } : {}),
       },
-      spec: { holderIdentity: node, leaseDurationSeconds: env.content.leaseDurationSeconds, renewTime: microTime(this.#now()) },
+      spec: { holderIdentity: node, leaseDurationSeconds: env.content.leaseDurationSeconds, renewTime: rfc3339Micro(this.#now().getTime()) },
     });
     return ACK;
   }
@@ -371,9 +372,4 @@ function objectReference(v: unknown): { kind: string; name: string; namespace?: 
   const namespace = text('namespace');
   const uid = text('uid');
   return { kind, name, ...(namespace !== undefined ? { namespace } : {}), ...(uid !== undefined ? { uid } : {}) };
-}
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-function microTime(d: Date): string {
-  return `${d.toISOString().slice(0, 23)}000Z`;
 }

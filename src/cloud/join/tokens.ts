@@ -6,6 +6,7 @@ import { decodeJoinToken, encodeJoinToken } from '../../protocol/codec.ts';
 import type { ResourceClient } from '../client/client.ts';
 import { JoinError } from './errors.ts';
 import { compareStrings } from '../../api/compare.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** A Secret as the API serves it. */
 export type SecretObject = KubeObject & Secret;
@@ -104,7 +105,7 @@ export class BootstrapTokens {
         [KEY_ID]: id,
         [KEY_SECRET_HASH]: secretHash(secret),
         [`${USAGE_PREFIX}${JOIN_USAGE}`]: 'true',
-        ...(expires !== undefined ? { [KEY_EXPIRATION]: rfc3339(expires) } : {}),
+        ...(expires !== undefined ? { [KEY_EXPIRATION]: rfc3339(expires.getTime()) } : {}),
         ...(description !== '' ? { [KEY_DESCRIPTION]: description } : {}),
       };
       try {
@@ -142,7 +143,7 @@ export class BootstrapTokens {
       if (secret === undefined || secret.type !== BOOTSTRAP_TOKEN_TYPE) return false;
       if (secret.data?.[KEY_REVOKED] !== undefined) return true;
       try {
-        await this.#secrets.update({ ...secret, data: { ...secret.data, ...encodeData({ [KEY_REVOKED]: rfc3339(this.#now()) }) } });
+        await this.#secrets.update({ ...secret, data: { ...secret.data, ...encodeData({ [KEY_REVOKED]: rfc3339(this.#now().getTime()) }) } });
         return true;
       } catch (err) {
         if (!hasCode(err, 'API_CONFLICT')) throw err;
@@ -171,7 +172,7 @@ export class BootstrapTokens {
     if (data[`${USAGE_PREFIX}${JOIN_USAGE}`] !== 'true') throw new JoinError('JOIN_TOKEN_INVALID', `token ${token.id} is not for joining edge nodes (no ${USAGE_PREFIX}${JOIN_USAGE})`);
     if (data[KEY_REVOKED] !== undefined) throw new JoinError('JOIN_TOKEN_REVOKED', `join token ${token.id} was revoked at ${data[KEY_REVOKED]}`);
     const expires = parseTime(data[KEY_EXPIRATION]);
-    if (expires !== undefined && expires.getTime() <= this.#now().getTime()) throw new JoinError('JOIN_TOKEN_EXPIRED', `join token ${token.id} expired at ${rfc3339(expires)}`);
+    if (expires !== undefined && expires.getTime() <= this.#now().getTime()) throw new JoinError('JOIN_TOKEN_EXPIRED', `join token ${token.id} expired at ${rfc3339(expires.getTime())}`);
     return token.id;
   }
 
@@ -234,7 +235,3 @@ function parseTime(text: string | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-/** Seconds precision, as Kubernetes writes times. */
-function rfc3339(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
-}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../../api/object.ts';
 import type { ResourceRef } from '../../protocol/envelope.ts';
 import type { PodObject } from './pod-spec.ts';
-import { k8sTime } from './pod-status.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** Where events go: the durable outbox, which EdgeHub delivers to the cloud at least once. */
 export interface EventSink {
@@ -54,8 +54,8 @@ export class EventRecorder {
       message,
       type,
       source: { component: 'kubelet', host: this.#o.nodeName },
-      firstTimestamp: k8sTime(now),
-      lastTimestamp: k8sTime(now),
+      firstTimestamp: rfc3339(now.getTime()),
+      lastTimestamp: rfc3339(now.getTime()),
       count: 1,
       reportingComponent: 'kubelet',
       reportingInstance: this.#o.nodeName,

@@ -1,5 +1,6 @@
 import type { Container, ContainerState, ContainerStateTerminated, ContainerStatus as K8sContainerStatus, PodCondition, PodStatus } from 'kubernetes-types/core/v1.d.ts';
 import type { ContainerStatus } from '../runtime/runtime.ts';
+import { rfc3339 } from '../../api/time.ts';
 import { qosClass, type PodObject } from './pod-spec.ts';
 
 /** What Edged knows about one container of a pod, for its status. */
@@ -35,10 +36,6 @@ export interface PodStatusInput {
   readonly now: Date;
 }
 
-/** metav1.Time: RFC 3339 with second precision. */
-export function k8sTime(ms: number | Date): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /**
  * The pod's status as the kubelet reports it: phase by the kubelet's rules (`getPhase`), the
@@ -60,11 +57,11 @@ export function computePodStatus(input: PodStatusInput): PodStatus {
     return {
       type,
       status,
-      lastTransitionTime: before?.status === status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : k8sTime(input.now),
+      lastTransitionTime: before?.status === status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : rfc3339(input.now.getTime()),
       ...(!ok && reason !== undefined ? { reason, message } : {}),
     };
   };
-  const scheduled = previous?.conditions?.find((c) => c.type === 'PodScheduled') ?? { type: 'PodScheduled', status: 'True', lastTransitionTime: k8sTime(input.now) };
+  const scheduled = previous?.conditions?.find((c) => c.type === 'PodScheduled') ?? { type: 'PodScheduled', status: 'True', lastTransitionTime: rfc3339(input.now.getTime()) };
   const initialized = initPending.length === 0;
   const done = phase === 'Succeeded' || phase === 'Failed';
   const readyReason = done ? 'PodCompleted' : 'ContainersNotReady';
@@ -139,8 +136,8 @@ function terminated(c: ContainerStatus, runtimeName: string): ContainerStateTerm
     exitCode: c.exitCode,
     reason: c.reason !== '' ? c.reason : c.exitCode === 0 ? 'Completed' : 'Error',
     ...(c.message !== '' ? { message: c.message } : {}),
-    ...(c.startedAt > 0 ? { startedAt: k8sTime(c.startedAt) } : {}),
-    finishedAt: c.finishedAt > 0 ? k8sTime(c.finishedAt) : k8sTime(c.createdAt),
+    ...(c.startedAt > 0 ? { startedAt: rfc3339(c.startedAt) } : {}),
+    finishedAt: c.finishedAt > 0 ? rfc3339(c.finishedAt) : rfc3339(c.createdAt),
     containerID: `${runtimeName}://${c.id}`,
   };
 }
@@ -153,7 +150,7 @@ function containerStatus(v: ContainerView, runtimeName: string, init: boolean, i
     state = { waiting: { reason: v.waiting.reason, message: v.waiting.message } };
     if (c?.state === 'exited') lastState = { terminated: terminated(c, runtimeName) };
   } else if (c?.state === 'running') {
-    state = { running: { startedAt: k8sTime(c.startedAt > 0 ? c.startedAt : c.createdAt) } };
+    state = { running: { startedAt: rfc3339(c.startedAt > 0 ? c.startedAt : c.createdAt) } };
   } else if (c?.state === 'exited') {
     state = { terminated: terminated(c, runtimeName) };
   } else {

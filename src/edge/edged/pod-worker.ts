@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Container, LifecycleHandler, PodStatus } from 'kubernetes-types/core/v1.d.ts';
+import { rfc3339 } from '../../api/time.ts';
 import { describeError, hasCode } from '../../errors/platform-error.ts';
 import type { Logger } from '../../log/logger.ts';
 import { EdgeError } from '../errors.ts';
@@ -9,7 +10,7 @@ import { ANNOTATIONS, LABELS, type ContainerConfig, type ContainerStatus, type C
 import { expand, resolveEnv, type EnvContext, type ObjectSource } from './env.ts';
 import type { EventRecorder } from './events.ts';
 import { containerHash, containerResources, gracePeriodSeconds, podDesc, podKey, type PodObject } from './pod-spec.ts';
-import { computePodStatus, k8sTime, type ContainerView } from './pod-status.ts';
+import { computePodStatus, type ContainerView } from './pod-status.ts';
 import { ContainerProbes } from './probes.ts';
 import type { Rejection } from './admission.ts';
 import { containerMounts, type VolumeManager } from './volumes.ts';
@@ -225,7 +226,7 @@ export class PodWorker {
       this.#report(observed, undefined);
       return undefined;
     }
-    this.#startTime ??= k8sTime(new Date());
+    this.#startTime ??= rfc3339(Date.now());
     const policy = pod.spec?.restartPolicy ?? 'Always';
 
     if (this.#isTerminal(observed, policy)) {

@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.ts';
 import { EdgeError } from '../errors.ts';
 import type { Mount } from '../runtime/runtime.ts';
 import { fieldValue, resourceValue, type EnvContext, type ObjectSource } from './env.ts';
+import { rfc3339Milli } from '../../api/time.ts';
 
 /** Options of {@link VolumeManager}. */
 export interface VolumeManagerOptions {
@@ -208,7 +209,7 @@ export async function writeAtomicDir(dir: string, files: readonly VolumeFile[]):
   await mkdir(dir, { recursive: true });
   const current = await readlink(join(dir, DATA)).catch(() => undefined);
   if (current !== undefined && (await sameContent(join(dir, current), files))) return false;
-  const ts = `..${new Date().toISOString().replace(/[:.]/g, '_')}.${randomBytes(4).toString('hex')}`;
+  const ts = `..${rfc3339Milli(Date.now()).replace(/[:.]/g, '_')}.${randomBytes(4).toString('hex')}`;
   const target = join(dir, ts);
   await mkdir(target, { mode: 0o755 });
   for (const f of files) {

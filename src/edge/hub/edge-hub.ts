@@ -12,6 +12,7 @@ import { CertificateRotation, type HubCredentials } from './rotation.ts';
 import { Session, type BatchUplink, type SessionEnd, type SyncStats } from './session.ts';
 import type { StatusTable } from './status-table.ts';
 import { connectTcp, openHubSocket, secureContextFor, type HubAddress } from './transport.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** Timing of the hub client. Defaults are chosen for thousands of nodes per cloud. */
 export interface HubTiming {
@@ -296,7 +297,7 @@ export class EdgeHub {
     if (this.#context.notAfter < Date.now() && this.#expiredWarnings++ % 20 === 0) {
       this.#log.error('the node certificate has expired; the hub will refuse it. Join again: kedge edge join --cloud <host> --token <token> with a new --data-dir', {
         code: 'EDGE_STATE_INVALID',
-        notAfter: new Date(this.#context.notAfter).toISOString(),
+        notAfter: rfc3339(this.#context.notAfter),
       });
     }
     return this.#context.context;

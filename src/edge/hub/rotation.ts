@@ -6,6 +6,7 @@ import { EdgeError } from '../errors.ts';
 import type { Envelope } from '../../protocol/envelope.ts';
 import { errorOf, type Session } from './session.ts';
 import type { NodeTls } from './transport.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** The node's credentials as EdgeHub uses them: read for every connection, replaced on rotation. */
 export interface HubCredentials {
@@ -125,7 +126,7 @@ export class CertificateRotation {
   async #rotate(session: Session): Promise<void> {
     const { nodeName, credentials, log } = this.#o;
     const old = inspectCertificate(credentials.current().cert);
-    log.info('renewing the node certificate', { notAfter: old.notAfter.toISOString() });
+    log.info('renewing the node certificate', { notAfter: rfc3339(old.notAfter.getTime()) });
     const key = await generateKeyPair();
     const keyPem = await exportPrivateKeyPem(key.privateKey);
     const csr = await createCsr({ commonName: `system:node:${nodeName}`, organizations: ['system:nodes'], key });
@@ -144,6 +145,6 @@ export class CertificateRotation {
     await credentials.replace(certificate, keyPem);
     this.#retryAt = 0;
     this.#settledUntil = this.#now() + (info.notAfter.getTime() - this.#now()) / 2;
-    log.info('node certificate renewed', { notAfter: info.notAfter.toISOString(), serial: info.serialNumber });
+    log.info('node certificate renewed', { notAfter: rfc3339(info.notAfter.getTime()), serial: info.serialNumber });
   }
 }

@@ -7,6 +7,7 @@ import type { Outbox } from './outbox.ts';
 import type { DirtyEntry, StatusTable } from './status-table.ts';
 import type { WireCounters } from './transport.ts';
 import { WebSocketUpgradeRefused, type WebSocketClient } from '../websocket/client.ts';
+import { rfc3339Micro } from '../../api/time.ts';
 
 /** Timing of one session; see {@link HubTiming} for the defaults and why. */
 export interface SessionTiming {
@@ -510,7 +511,7 @@ export class Session {
     // Lease renewals are not retried: the next one is due within seconds and supersedes it. No
     // route.resource: a node renews only its own Lease, which the hub knows from the certificate,
     // and this frame is most of what an idle node sends (every byte counts against 0.25 kbit/s).
-    this.request(envelope('edge', 'resource', 'lease', { renewTime: microTime(new Date()), leaseDurationSeconds })).then(
+    this.request(envelope('edge', 'resource', 'lease', { renewTime: rfc3339Micro(Date.now()), leaseDurationSeconds })).then(
       (reply) => {
         const e = errorOf(reply);
         if (e !== undefined) this.#log.warn('lease renewal refused', { code: e.code, err: e.message });
@@ -546,9 +547,4 @@ function toSyncOp(env: Envelope): SyncOp | string {
     return `the object ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''} does not match route.resource ${res.namespace ?? ''}/${res.name}`;
   }
   return { op: 'upsert', kind, object: obj, resourceVersion: env.header.resourceVersion };
-}
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds, as Lease.spec.renewTime is written. */
-export function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

@@ -10,6 +10,7 @@ import { decodeJoinResponse, decodeJoinToken, ProtocolError } from '../../protoc
 import { JOIN_CA_PATH, JOIN_PATH, type JoinRequest } from '../../protocol/envelope.ts';
 import { EdgeError, type EdgeErrorCode } from '../errors.ts';
 import type { HubAddress, NodeTls } from '../hub/transport.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** Options of {@link joinCloud}. */
 export interface JoinOptions {
@@ -111,7 +112,7 @@ export async function joinCloud(options: JoinOptions): Promise<JoinResult> {
     throw new EdgeError('JOIN_UNREACHABLE', `${where}${JOIN_PATH} answered with an unexpected body: ${err instanceof ProtocolError ? err.message : describeError(err)}`, { cause: err });
   }
   checkCertificate(response.certificate, keyPem, caPem, nodeName);
-  log.info('joined', { node: nodeName, hub: `${response.hub.host}:${response.hub.port}`, notAfter: inspectCertificate(response.certificate).notAfter.toISOString() });
+  log.info('joined', { node: nodeName, hub: `${response.hub.host}:${response.hub.port}`, notAfter: rfc3339(inspectCertificate(response.certificate).notAfter.getTime()) });
   return { tls: { ca: caPem, cert: response.certificate, key: keyPem }, hub: response.hub };
 }
 

@@ -96,6 +96,17 @@ test('discovery lists the synced kinds, read-only', async (t) => {
   assert.equal((await getJson(`${base}/api/v1/services`)).status, 404);
 });
 
+test('every response carries an HTTP Date header, errors too', async (t) => {
+  const { base } = await serve(t);
+  for (const path of ['/api/v1', '/api/v1/services', '/healthz']) {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const date = (await fetch(`${base}${path}`)).headers.get('date');
+    assert.match(date ?? '', /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/, path);
+    const at = Date.parse(date!);
+    assert.ok(at >= before && at <= Date.now(), `${path}: ${date} is not now`);
+  }
+});
+
 test('get and list serve stored objects with local resourceVersions and selectors', async (t) => {
   const { meta, base } = await serve(t);
   meta.applyBatch([

@@ -11,6 +11,7 @@ import type { TableColumn } from '../../api/table/index.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Change, MetaManager, StoredObject } from './meta-manager.ts';
 import { apiVersionOfResource, SERVED_RESOURCES, type ServedResource } from './resources.ts';
+import { httpDate } from '../../api/time.ts';
 
 // node:http through getBuiltinModule, not an ESM import: the ESM facade reads every export, and
 // http's WebSocket getters load undici and http2, about 10 MB an edge node never uses.
@@ -107,6 +108,8 @@ export class MetaServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): void {
+    // Our own Date header: Node's would be formatted with Date.prototype.toUTCString (api/time.ts).
+    res.setHeader('Date', httpDate(Date.now()));
     const url = new URL(req.url ?? '/', 'http://metaserver');
     this.#log.debug('request', { method: req.method, path: url.pathname });
     this.#route(req, res, url, signal).catch((err: unknown) => {

@@ -6,6 +6,7 @@ import type { StatusTable } from '../hub/status-table.ts';
 import type { MetaManager } from '../meta/meta-manager.ts';
 import { goArch, type HostFacts } from './host.ts';
 import { compareStrings } from '../../api/compare.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** The label every edge node carries (KubeEdge's). */
 export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
@@ -153,7 +154,7 @@ export class NodeAgent {
 
   /** The node status, keeping the transition times of conditions whose status has not changed. */
   #status(host: HostFacts, previous: NodeStatus | undefined): NodeStatus {
-    const now = this.#now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = rfc3339(this.#now().getTime());
     const capacity = { cpu: String(host.cpus), memory: `${Math.floor(host.memoryBytes / 1024)}Ki`, pods: String(this.#o.maxPods ?? 110) };
     const conditions: NodeCondition[] = CONDITIONS.map((c) => {
       const before = previous?.conditions?.find((p) => p.type === c.type);

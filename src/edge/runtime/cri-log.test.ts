@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CriLogEncoder, MAX_LOG_LINE, parseLogLine, readCriLog, rfc3339Nano } from './cri-log.ts';
+import { CriLogEncoder, MAX_LOG_LINE, parseLogLine, readCriLog } from './cri-log.ts';
 import type { LogEntry } from './runtime.ts';
 
 const text = (entries: LogEntry[]): string => entries.map((e) => e.content.toString()).join('');
@@ -24,7 +24,6 @@ test('the encoder writes CRI records: full lines F, long lines split into P piec
   assert.match(lines[1]!, / stdout F two$/);
   assert.match(lines[2]!, / stdout P x{16384}$/);
   assert.match(lines[3]!, / stdout P x{5}$/);
-  assert.equal(rfc3339Nano(t), '2024-05-01T10:00:00.123000000Z');
   assert.deepEqual(parseLogLine(Buffer.from('2024-05-01T10:00:00.1Z stderr F boom')), { time: '2024-05-01T10:00:00.1Z', stream: 'stderr', content: Buffer.from('boom\n') });
   assert.equal(parseLogLine(Buffer.from('garbage')), undefined);
 });

@@ -1,6 +1,7 @@
 import { watch } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { rfc3339Nano } from '../../api/time.ts';
 import { EdgeError } from '../errors.ts';
 import type { LogEntry, LogOptions } from './runtime.ts';
 
@@ -13,13 +14,6 @@ import type { LogEntry, LogOptions } from './runtime.ts';
 
 /** The longest record written before a line is split into `P` pieces (containerd's default). */
 export const MAX_LOG_LINE = 16 * 1024;
-
-/** RFC 3339 with nanoseconds, as containerd writes (`2024-05-01T10:00:00.123456789Z`). */
-export function rfc3339Nano(ms: number, extraNanos = 0): string {
-  const iso = new Date(ms).toISOString();
-  const nanos = String((ms % 1000) * 1_000_000 + extraNanos).padStart(9, '0');
-  return `${iso.slice(0, 19)}.${nanos}Z`;
-}
 
 /** Milliseconds since the epoch of a CRI log time. */
 export function parseLogTime(t: string): number {

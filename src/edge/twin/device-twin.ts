@@ -31,6 +31,7 @@ import {
   type TwinUpdate,
 } from './messages.ts';
 import { TwinStore, type StoredDevice, type StoredTwin } from './store.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** What DeviceTwin reads of MetaManager: the Devices and DeviceModels the cloud sent, and their changes. */
 export interface TwinMetaSource {
@@ -688,7 +689,3 @@ function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>)
   return true;
 }
 
-/** RFC 3339 without fractions, as KubeEdge writes `last_online`. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

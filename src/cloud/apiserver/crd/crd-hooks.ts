@@ -4,7 +4,7 @@ import { validateStructuralSchema } from '../../../api/schema/structural.ts';
 import type { ResourceHooks } from '../storage/hooks.ts';
 import { CRD_CLEANUP_FINALIZER } from './crd-controller.ts';
 import { crdSpec } from './resource-types.ts';
-import { rfc3339 } from '../storage/rest-storage.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /**
  * CustomResourceDefinitions: their schemas must be structural; they are accepted and established
@@ -14,7 +14,7 @@ import { rfc3339 } from '../storage/rest-storage.ts';
 export function crdHooks(now: () => Date = () => new Date()): ResourceHooks {
   const establish = (obj: KubeObject): void => {
     const spec = crdSpec(obj);
-    const at = rfc3339(now());
+    const at = rfc3339(now().getTime());
     const storage = spec.versions?.find((v) => v.storage)?.name;
     const old = (obj['status'] ?? {}) as { storedVersions?: string[] };
     const stored = new Set(old.storedVersions ?? []);

@@ -7,6 +7,7 @@ import type { Backend } from '../../../store/backend.ts';
 import type { RestStorage } from '../storage/rest-storage.ts';
 import { decodeBody, readBody, sendObject } from './io.ts';
 import type { ResourceRequest } from './resource-handler.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** The pods subresource through which a scheduler assigns a pod to a node. */
 export const POD_BINDING_SUBRESOURCE = 'binding';
@@ -59,7 +60,7 @@ export async function bindPod(target: BindingTarget, namespace: string, name: st
     const scheduled: PodCondition = {
       type: 'PodScheduled',
       status: 'True',
-      lastTransitionTime: previous?.status === 'True' && previous.lastTransitionTime !== undefined ? previous.lastTransitionTime : rfc3339(now()),
+      lastTransitionTime: previous?.status === 'True' && previous.lastTransitionTime !== undefined ? previous.lastTransitionTime : rfc3339(now().getTime()),
     };
     const next: StoredPod = { ...pod, status: { ...pod.status, conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), scheduled] } };
     if (options.dryRun) return { ...next, metadata: { ...next.metadata, resourceVersion: String(kv.modRevision) } };
@@ -86,6 +87,3 @@ export async function podBinding(r: ResourceRequest, pods: RestStorage, backend:
   sendObject(r.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

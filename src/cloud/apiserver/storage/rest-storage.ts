@@ -10,6 +10,7 @@ import type { ResourceType } from '../resources/resource-type.ts';
 import type { ObjectPolicy, FieldValidation } from './policy.ts';
 import type { ResourceHooks, RequestContext } from './hooks.ts';
 import { decodeContinue, encodeContinue } from '../../../api/continue-token.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** Options shared by every write. */
 export interface WriteOptions {
@@ -192,7 +193,7 @@ export class RestStorage {
       meta.name = generateName(meta.generateName);
     }
     meta.uid = randomUUID();
-    meta.creationTimestamp = rfc3339(this.#now());
+    meta.creationTimestamp = rfc3339(this.#now().getTime());
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     if (this.#tracksGeneration()) meta.generation = 1;
@@ -425,11 +426,11 @@ export class RestStorage {
     m.finalizers = [...finalizers];
     const now = this.#now();
     if (!deleting) {
-      m.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
+      m.deletionTimestamp = rfc3339(now.getTime() + grace * 1000);
       m.deletionGracePeriodSeconds = grace;
     } else if (grace < (m.deletionGracePeriodSeconds ?? 0)) {
       // A second delete may only shorten the grace period.
-      m.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
+      m.deletionTimestamp = rfc3339(now.getTime() + grace * 1000);
       m.deletionGracePeriodSeconds = grace;
     }
     if (m.finalizers.length === 0 && (m.deletionGracePeriodSeconds ?? 0) === 0) return undefined;
@@ -568,11 +569,6 @@ export function encodeForStorage(obj: KubeObject): string {
 export function parseResourceVersion(rv: string | undefined): number {
   if (rv === undefined || !/^[0-9]+$/.test(rv)) throw apiErrors.badRequest(`invalid resource version: ${JSON.stringify(rv ?? '')}`);
   return Number(rv);
-}
-
-/** Kubernetes' RFC 3339 timestamps have second precision and a Z. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function generateName(base: string): string {

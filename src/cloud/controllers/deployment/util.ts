@@ -6,9 +6,9 @@
 import type { DeploymentCondition, DeploymentStatus } from 'kubernetes-types/apps/v1.d.ts';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
 import { isJsonObject } from '../../../api/object.ts';
-import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
 import { byCreation, scaledValue, timeMs, type DeploymentObject, type IntOrString, type ReplicaSetObject } from '../replicaset/objects.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** The revision of a replica set (and of the Deployment, its new set's); `kubectl rollout history|undo` read it. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -361,7 +361,7 @@ export function getCondition(status: DeploymentStatus | undefined, type: string)
 
 /** `NewDeploymentCondition`: a condition updated and transitioned now. */
 export function newCondition(type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string, nowMs: number): DeploymentCondition {
-  const t = rfc3339(new Date(nowMs));
+  const t = rfc3339(nowMs);
   return { type, status, reason, message, lastUpdateTime: t, lastTransitionTime: t };
 }
 

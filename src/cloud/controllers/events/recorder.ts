@@ -3,7 +3,7 @@ import type { KubeObject } from '../../../api/object.ts';
 import type { Logger } from '../../../log/logger.ts';
 import { describeError, hasCode } from '../../../errors/platform-error.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
-import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -45,7 +45,7 @@ export class EventRecorder {
   async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const m = obj.metadata;
     const namespace = m.namespace !== undefined && m.namespace !== '' ? m.namespace : 'default';
-    const now = rfc3339(this.#now());
+    const now = rfc3339(this.#now().getTime());
     const dedupe = `${m.uid ?? `${namespace}/${m.name ?? ''}`}|${reason}|${message}`;
     const seen = this.#recent.get(dedupe);
     try {

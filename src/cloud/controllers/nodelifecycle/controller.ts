@@ -8,6 +8,7 @@ import type { EventRecorder } from '../events/recorder.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import type { Informer } from '../runtime/informer.ts';
 import { parseGoDuration } from './duration.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 export type NodeObject = KubeObject & Node;
 export type PodObject = KubeObject & Pod;
@@ -255,6 +256,3 @@ export function evictionDeadline(pod: PodObject, since: number, autonomyMs: numb
   return since + Math.min(...candidates);
 }
 
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

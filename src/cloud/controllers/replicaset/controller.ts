@@ -3,7 +3,6 @@ import { labelSelectorFromMeta, LabelSelector } from '../../../api/selectors/lab
 import { describeError } from '../../../errors/platform-error.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
-import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
 import type { EventRecorder } from '../events/recorder.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import type { Informer } from '../runtime/informer.ts';
@@ -12,6 +11,7 @@ import type { CacheState, Expectations } from './expectations.ts';
 import { BY_CONTROLLER, controllerOf, newControllerRef, orphanIndexValue, REPLICA_SET_KIND, type PodObject, type ReplicaSetObject } from './objects.ts';
 import { PodControl } from './pod-control.ts';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate, rankForDeletion } from './pods.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /**
  * `BurstReplicas`: the most pods one sync creates or deletes. The rest follow in later syncs, once
@@ -168,7 +168,7 @@ export function calculateStatus(rs: ReplicaSetObject, pods: readonly PodObject[]
   if (manageError !== undefined && failure === undefined) {
     const diff = pods.length - (rs.spec?.replicas ?? 1);
     const reason = diff < 0 ? 'FailedCreate' : diff > 0 ? 'FailedDelete' : '';
-    conditions.push({ type: 'ReplicaFailure', status: 'True', reason, message: describeError(manageError), lastTransitionTime: rfc3339(new Date(nowMs)) });
+    conditions.push({ type: 'ReplicaFailure', status: 'True', reason, message: describeError(manageError), lastTransitionTime: rfc3339(nowMs) });
   } else if (manageError === undefined && failure !== undefined) {
     conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
   }

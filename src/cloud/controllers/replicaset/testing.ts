@@ -13,13 +13,13 @@ import { silentLogger, type Logger } from '../../../log/logger.ts';
 import { SqliteBackend } from '../../../store/sqlite.ts';
 import { BUILTIN_RESOURCES } from '../../apiserver/resources/builtin.ts';
 import type { ResourceRegistry } from '../../apiserver/resources/registry.ts';
-import { rfc3339 } from '../../apiserver/storage/rest-storage.ts';
 import type { KubeClient, ResourceClient } from '../../client/client.ts';
 import { LocalClient } from '../../client/local-client.ts';
 import { SharedInformers } from '../runtime/shared-informers.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import type { ControllerContext, ControllerModule } from '../index.ts';
 import type { DaemonSetObject, DeploymentObject, NodeObject, PodObject, ReplicaSetObject } from './objects.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** A core/v1 Event as tests read it. */
 export interface EventObject extends KubeObject {
@@ -112,7 +112,7 @@ export class TestApi {
    * and not ready.
    */
   async setReady(pod: PodObject, ready = true, readySince = new Date()): Promise<PodObject> {
-    const t = rfc3339(readySince);
+    const t = rfc3339(readySince.getTime());
     return this.pods.patch(pod.metadata.namespace, pod.metadata.name ?? '', 'merge', {
       status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: t }] },
     }, { subresource: 'status' });

@@ -9,6 +9,7 @@ import { objectKey, type Informer } from '../runtime/informer.ts';
 import { filterNode, fitErrorMessage, type FilterResult } from './filters.ts';
 import { SchedulerCache, type NodeInfo } from './node-info.ts';
 import { podInfoOf, type PodInfo } from './pod-info.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** The scheduler name pods get by default; kedge's scheduler answers to it. */
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -181,7 +182,7 @@ export class Scheduler implements Reconciler {
       status: 'False',
       reason: 'Unschedulable',
       message,
-      lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime !== undefined ? existing.lastTransitionTime : rfc3339(this.#now()),
+      lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime !== undefined ? existing.lastTransitionTime : rfc3339(this.#now().getTime()),
     };
     try {
       // Strategic merge: conditions merge by type, so the kubelet's or anyone's others stay.
@@ -265,8 +266,3 @@ function schedulingRelevant(node: Node): string {
   ]);
 }
 
-
-/** Kubernetes' second-precision RFC 3339 timestamps. */
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

@@ -4,12 +4,12 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { Logger } from '../../../log/logger.ts';
 import { EdgeError } from '../../errors.ts';
 import { readImageArchive, resolvePlatformImage, type Descriptor, type ImageArchive } from '../image/archive.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { containerdServices, criServices, GrpcChannel, GrpcStatus as grpcStatus, hasGrpcStatus } from './grpc.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** Options of {@link importImageArchive}. */
 export interface ImportOptions {
@@ -57,6 +57,9 @@ export async function importImageArchive(options: ImportOptions): Promise<Import
   const dir = await mkdtemp(join(tmpdir(), 'kedge-import-'));
   try {
     const plain = join(dir, 'image.tar');
+    // zlib only for a gzipped archive: an edge imports its own sandbox image uncompressed at start,
+    // and a module once loaded stays resident (ADR 006).
+    const { createGunzip } = process.getBuiltinModule('node:zlib');
     await pipeline(createReadStream(options.file), createGunzip(), createWriteStream(plain));
     return await importPlain({ ...options, file: plain });
   } finally {
@@ -124,7 +127,7 @@ class Importer {
   async run(): Promise<ImportedImage[]> {
     const leaseId = `kedge-import-${randomBytes(6).toString('hex')}`;
     // The lease expires by itself should this process die before deleting it.
-    await this.#call('leases', 'Create', { id: leaseId, labels: { 'containerd.io/gc.expire': new Date(Date.now() + 3_600_000).toISOString() } });
+    await this.#call('leases', 'Create', { id: leaseId, labels: { 'containerd.io/gc.expire': rfc3339(Date.now() + 3_600_000) } });
     this.#metadata = { ...this.#metadata, 'containerd-lease': leaseId };
     try {
       const imported: ImportedImage[] = [];

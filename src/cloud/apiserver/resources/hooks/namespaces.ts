@@ -2,7 +2,7 @@ import { apiErrors, ApiError } from '../../../../api/errors.ts';
 import type { KubeObject } from '../../../../api/object.ts';
 import type { ResourceHooks } from '../../storage/hooks.ts';
 import type { RestStorage } from '../../storage/rest-storage.ts';
-import { rfc3339 } from '../../storage/rest-storage.ts';
+import { rfc3339 } from '../../../../api/time.ts';
 
 /** The finalizer Kubernetes puts in a namespace's spec so it waits until its content is gone. */
 export const NAMESPACE_FINALIZER = 'kubernetes';
@@ -41,7 +41,7 @@ export function namespaceHooks(now: () => Date = () => new Date()): ResourceHook
       const spec = obj['spec'] as { finalizers?: string[] } | undefined;
       if ((spec?.finalizers ?? []).length === 0 && (obj.metadata.finalizers ?? []).length === 0) return undefined;
       if (obj.metadata.deletionTimestamp === undefined) {
-        obj.metadata.deletionTimestamp = rfc3339(now());
+        obj.metadata.deletionTimestamp = rfc3339(now().getTime());
         obj.metadata.deletionGracePeriodSeconds = 0;
       }
       obj['status'] = { ...(obj['status'] as object | undefined), phase: 'Terminating' };

@@ -20,6 +20,9 @@ const FULL_PKI = {
   message: 'import src/pki/light.ts: the full PKI loads @peculiar/x509 (about 30 MB)',
 };
 
+// Kubernetes orders strings by bytes; localeCompare depends on the locale and loads ICU's collation.
+const LOCALE_COMPARE = { property: 'localeCompare', message: 'use compareStrings from src/api/compare.ts (byte order, as Kubernetes sorts)' };
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'web/dist/**', 'src/api/schema/builtin-definitions.json'] },
   js.configs.recommended,
@@ -39,8 +42,21 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      // Kubernetes orders strings by bytes; localeCompare depends on the locale and loads ICU's collation.
-      'no-restricted-properties': ['error', { property: 'localeCompare', message: 'use compareStrings from src/api/compare.ts (byte order, as Kubernetes sorts)' }],
+      'no-restricted-properties': ['error', LOCALE_COMPARE],
+    },
+  },
+  {
+    // V8's date formatters load ICU's time-zone tables, even for UTC: about 1 MB resident in every
+    // process that formats one (ADR 006). Tests may compare against them.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        LOCALE_COMPARE,
+        { property: 'toISOString', message: 'use rfc3339 / rfc3339Milli from src/api/time.ts (Date formatters load ICU time-zone data)' },
+        { property: 'toUTCString', message: 'use httpDate from src/api/time.ts (Date formatters load ICU time-zone data)' },
+      ],
     },
   },
   {

@@ -8,6 +8,7 @@ import { CertificateError } from './errors.ts';
 import { exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyAlgorithm, type KeyPair } from './keys.ts';
 import { canonicalIp, isDnsName, unique } from './names.ts';
 import { parseNodeCertificate, type CertificateUsage } from './verify.ts';
+import { rfc3339 } from '../api/time.ts';
 
 // Also exported here, where the cloud's modules have always imported them from.
 export { keyMatchesCertificate, parseNodeCertificate, type CertificateUsage } from './verify.ts';
@@ -204,7 +205,7 @@ export async function signLeaf(ca: CertificateAuthority, publicKey: CryptoKey, p
 
   const now = profile.now ?? new Date();
   const caNotAfter = ca.certificate.validToDate;
-  if (caNotAfter.getTime() <= now.getTime()) throw new CertificateError('expired', `the CA expired at ${caNotAfter.toISOString()}`);
+  if (caNotAfter.getTime() <= now.getTime()) throw new CertificateError('expired', `the CA expired at ${rfc3339(caNotAfter.getTime())}`);
   // A leaf outliving its CA would be refused by every client after the CA expires anyway; cap it
   // so that its notAfter tells the truth.
   const notAfter = new Date(Math.min(now.getTime() + profile.validityDays * DAY_MS, caNotAfter.getTime()));

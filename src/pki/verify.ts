@@ -6,6 +6,7 @@ import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicK
 import { CertificateError } from './errors.ts';
 import { canonicalIp } from './names.ts';
 import { firstPemBlock } from './pem.ts';
+import { rfc3339 } from '../api/time.ts';
 
 /**
  * What a certificate may be used for, named as in the Kubernetes CertificateSigningRequest API
@@ -157,8 +158,8 @@ export function verifyCertificate(ca: { readonly certificate: NodeX509Certificat
 }
 
 function checkValidity(cert: NodeX509Certificate, now: Date, what: string): void {
-  if (now < cert.validFromDate) throw new CertificateError('not-yet-valid', `${what} is not valid before ${cert.validFromDate.toISOString()}`);
-  if (now > cert.validToDate) throw new CertificateError('expired', `${what} expired at ${cert.validToDate.toISOString()}`);
+  if (now < cert.validFromDate) throw new CertificateError('not-yet-valid', `${what} is not valid before ${rfc3339(cert.validFromDate.getTime())}`);
+  if (now > cert.validToDate) throw new CertificateError('expired', `${what} expired at ${rfc3339(cert.validToDate.getTime())}`);
 }
 
 function subjectOf(cert: NodeX509Certificate): string {

@@ -14,6 +14,7 @@ import type { JsonObject, JsonValue } from '../object.ts';
 import { messageForKind } from './kinds.ts';
 import { messageSpec, type FieldSpec, type MessageSpec, type ScalarType } from './schema.ts';
 import { ProtobufWireError, toDouble, toInt32, toInt64, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT, WireReader, type WireType } from './wire.ts';
+import { rfc3339Milli } from '../time.ts';
 
 /** `k8s\0`, the prefix of every Kubernetes protobuf body. */
 export const KUBERNETES_PROTOBUF_MAGIC: Readonly<Uint8Array> = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
@@ -368,7 +369,7 @@ function timeJson(fields: ReadonlyMap<number, Collected>, bytes: Uint8Array, mic
   }
   if (seconds === GO_ZERO_TIME_SECONDS && nanos === 0n) return null;
   if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) throw new ProtobufWireError(`a time of ${seconds} seconds lies outside the years 0 to 9999`);
-  const iso = new Date(Number(seconds) * 1000).toISOString();
+  const iso = rfc3339Milli(Number(seconds) * 1000);
   // Years 0..9999 always print as four digits, so the first 19 characters are the date and time.
   const whole = iso.slice(0, 19);
   return micro ? `${whole}.${String(nanos / 1000n).padStart(6, '0')}Z` : `${whole}Z`;

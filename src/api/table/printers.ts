@@ -7,6 +7,7 @@ import type { ConfigMap, Container, Endpoints, Event, Namespace, Node, Secret, S
 import type { LabelSelector as MetaLabelSelector, ObjectMeta } from 'kubernetes-types/meta/v1.d.ts';
 import { labelSelectorFromMeta } from '../selectors/labels.ts';
 import { ageSince } from './duration.ts';
+import { rfc3339 } from '../time.ts';
 
 const arr = <T>(v: readonly T[] | undefined): readonly T[] => (Array.isArray(v) ? (v as readonly T[]) : []);
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -265,7 +266,7 @@ export function scaleCells(scale: Scale, now: Date): unknown[] {
 export function createdAtCells(meta: ObjectMeta | undefined): unknown[] {
   const t = Date.parse(meta?.creationTimestamp ?? '');
   // Go formats the zero time this way when an object has no creation timestamp.
-  return [nameOf(meta), Number.isNaN(t) ? '0001-01-01T00:00:00Z' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')];
+  return [nameOf(meta), Number.isNaN(t) ? '0001-01-01T00:00:00Z' : rfc3339(t)];
 }
 
 export function crdCells(crd: CustomResourceDefinition): unknown[] {

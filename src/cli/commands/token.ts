@@ -5,6 +5,7 @@ import { caCertificateDigest } from '../../pki/light.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { parseDuration } from '../flags.ts';
 import { KubeHttpClient, readKubeconfig } from '../kube-http-client.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 const USAGE = 'kedge token create [--ttl 24h] [--description TEXT] | kedge token list | kedge token revoke <id>';
 
@@ -63,7 +64,7 @@ async function create(ctx: CommandContext, tokens: BootstrapTokens, server: stri
   ctx.stdout.write(`${created.token}\n`);
   const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
   ctx.stderr.write(
-    `token ${created.id} ${created.expires === undefined ? 'never expires' : `expires at ${created.expires.toISOString()}`}\n` +
+    `token ${created.id} ${created.expires === undefined ? 'never expires' : `expires at ${rfc3339(created.expires.getTime())}`}\n` +
       `join an edge node with:\n  kedge edge join --cloud ${host} --token ${created.token}\n`,
   );
   return 0;
@@ -71,7 +72,7 @@ async function create(ctx: CommandContext, tokens: BootstrapTokens, server: stri
 
 async function list(ctx: CommandContext, tokens: BootstrapTokens): Promise<number> {
   const now = Date.now();
-  const rows = (await tokens.list()).map((t) => [t.id, ttlLeft(t, now), t.expires?.toISOString() ?? '<never>', t.usages.join(','), t.description]);
+  const rows = (await tokens.list()).map((t) => [t.id, ttlLeft(t, now), (t.expires !== undefined ? rfc3339(t.expires.getTime()) : '<never>'), t.usages.join(','), t.description]);
   const header = ['ID', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) ctx.stdout.write(`${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()}\n`);

@@ -1,6 +1,7 @@
 import type { ResourceType } from './resources/resource-type.ts';
 import type { ResourceRegistry } from './resources/registry.ts';
 import { compareStrings } from '../../api/compare.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** A subresource served outside the generic status/scale ones (pods/binding, namespaces/finalize, ...). */
 export interface ExtraSubresource {
@@ -44,7 +45,7 @@ export class Discovery {
   }
 
   version(): string {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = rfc3339(Date.now());
     return JSON.stringify({
       major: KUBERNETES_VERSION.major,
       minor: KUBERNETES_VERSION.minor,

@@ -12,7 +12,7 @@ import type { KubeClient, ResourceClient } from '../client/client.ts';
 import { publicKeyFingerprint, type NodeIdentities } from '../join/identities.ts';
 import { SYNCED_RESOURCES, type DeviceObject, type EdgeObjectIndex, type NodeObject, type PodObject } from './desired.ts';
 import { HubError } from './errors.ts';
-import { rfc3339Micro } from '../../api/time.ts';
+import { rfc3339, rfc3339Micro } from '../../api/time.ts';
 
 /** Where node heartbeats live. */
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -336,7 +336,7 @@ export class Upstream {
     const notAfter = inspectCertificate(certificate).notAfter;
     await this.#o.identities.claim(node, { fingerprint, notAfter }, { replaces: peer.key() });
     peer.rotated(fingerprint, notAfter);
-    this.#o.log.info('node certificate rotated', { node, notAfter: notAfter.toISOString() });
+    this.#o.log.info('node certificate rotated', { node, notAfter: rfc3339(notAfter.getTime()) });
     return { response: { certificate, caCertificate: this.#o.ca.certPem } };
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { hasCode } from '../../errors/platform-error.ts';
 import { JoinError } from './errors.ts';
 import { TOKEN_NAMESPACE, type SecretObject, type SecretsClient } from './tokens.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 /** The Secret type of node identity records. */
 export const NODE_IDENTITY_TYPE = 'kedge.io/node-identity';
@@ -66,7 +67,7 @@ export class NodeIdentities {
     const data = encode({
       [KEY_NODE]: nodeName,
       [KEY_FINGERPRINT]: holder.fingerprint,
-      [KEY_NOT_AFTER]: holder.notAfter.toISOString(),
+      [KEY_NOT_AFTER]: rfc3339(holder.notAfter.getTime()),
       ...(holder.tokenId !== undefined ? { [KEY_TOKEN]: holder.tokenId } : {}),
     });
     // Two joins for one name can race: creates and updates carry preconditions, and a loser re-reads.
@@ -86,7 +87,7 @@ export class NodeIdentities {
         const stillValid = held.notAfter.getTime() > this.#now().getTime();
         const isRotation = options.replaces !== undefined && options.replaces === held.fingerprint;
         if (stillValid && !isRotation) {
-          throw new JoinError('JOIN_NODE_NAME_TAKEN', `node name ${nodeName} is held by another certificate (key sha256 ${held.fingerprint.slice(0, 16)}…, valid until ${held.notAfter.toISOString()}); choose another name or delete the Secret ${TOKEN_NAMESPACE}/${name} to free it`);
+          throw new JoinError('JOIN_NODE_NAME_TAKEN', `node name ${nodeName} is held by another certificate (key sha256 ${held.fingerprint.slice(0, 16)}…, valid until ${rfc3339(held.notAfter.getTime())}); choose another name or delete the Secret ${TOKEN_NAMESPACE}/${name} to free it`);
         }
       }
       try {

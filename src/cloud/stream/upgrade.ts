@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { apiErrors } from '../../api/errors.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { httpDate } from '../../api/time.ts';
 
 /**
  * HTTP upgrades as Kubernetes' streaming endpoints negotiate them: WebSocket with a subprotocol
@@ -67,5 +68,5 @@ export async function acceptWebSocket(req: IncomingMessage, protocol: string): P
 
 /** Completes a SPDY/3.1 upgrade on the request's socket: the 101 the kubelet's upgrader writes. */
 export function acceptSpdy(req: IncomingMessage, protocol: string): void {
-  req.socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\nDate: ${new Date().toUTCString()}\r\n\r\n`);
+  req.socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\nDate: ${httpDate(Date.now())}\r\n\r\n`);
 }

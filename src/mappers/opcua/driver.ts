@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.ts';
 import { parseBoolean } from '../../protocol/devices.ts';
 import type { DeviceConnection, DeviceDriver, MapperDevice, MapperProperty } from '../lib/driver.ts';
 import { MapperError } from '../lib/errors.ts';
+import { rfc3339Milli } from '../../api/time.ts';
 
 /** node-opcua takes two seconds to load: only `kedge mapper opcua` pays for it. */
 type Opcua = typeof NodeOpcua;
@@ -240,7 +241,7 @@ export function variantToString(opcua: Opcua, v: Variant): string {
       return scalarText(value);
     }
     case DataType.DateTime:
-      return (value as Date).toISOString();
+      return rfc3339Milli((value as Date).getTime());
     case DataType.ByteString:
       return (value as Buffer).toString('base64');
     case DataType.LocalizedText:

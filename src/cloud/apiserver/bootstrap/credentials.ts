@@ -12,6 +12,7 @@ import { verifyCertificate, type CertificateInfo } from '../../../pki/verify.ts'
 import { generateToken, readTokenFile, writeTokenFile } from '../auth/token-store.ts';
 import { ADMIN_USER, MASTERS_GROUP } from '../auth/types.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { rfc3339 } from '../../../api/time.ts';
 
 /** Where the cloud's credentials live under the data directory. */
 export interface CredentialPaths {
@@ -173,15 +174,15 @@ async function ensureCa(paths: CredentialPaths, log: Logger, now: Date): Promise
     // than silently replaced by a new CA that would orphan every issued certificate.
     await writeFileAtomic(paths.caKey, ca.keyPem, SECRET_FILE_MODE);
     await writeFileAtomic(paths.caCert, ca.certPem, SECRET_FILE_MODE);
-    log.info('created cluster CA', { path: paths.caCert, pin: caPublicKeyPin(ca.certificate), notAfter: ca.certificate.validToDate.toISOString() });
+    log.info('created cluster CA', { path: paths.caCert, pin: caPublicKeyPin(ca.certificate), notAfter: rfc3339(ca.certificate.validToDate.getTime()) });
     return ca;
   }
   if (certPem === undefined) throw new CertificateError('malformed', `${paths.caKey} exists but ${paths.caCert} does not; restore it or remove both to create a new CA`);
   if (keyPem === undefined) throw new CertificateError('invalid-key', `${paths.caCert} exists but ${paths.caKey} does not; restore it or remove both to create a new CA`);
   const ca = await loadCa(certPem, keyPem);
   const notAfter = ca.certificate.validToDate;
-  if (notAfter <= now) throw new CertificateError('expired', `the cluster CA ${paths.caCert} expired at ${notAfter.toISOString()}`);
-  if (notAfter.getTime() - now.getTime() < 365 * 24 * 60 * 60 * 1000) log.warn('the cluster CA expires within a year', { path: paths.caCert, notAfter: notAfter.toISOString() });
+  if (notAfter <= now) throw new CertificateError('expired', `the cluster CA ${paths.caCert} expired at ${rfc3339(notAfter.getTime())}`);
+  if (notAfter.getTime() - now.getTime() < 365 * 24 * 60 * 60 * 1000) log.warn('the cluster CA expires within a year', { path: paths.caCert, notAfter: rfc3339(notAfter.getTime()) });
   log.debug('reusing cluster CA', { path: paths.caCert });
   return ca;
 }
@@ -207,7 +208,7 @@ async function ensureLeaf(ca: CertificateAuthority, certPath: string, keyPath: s
   await writeFileAtomic(keyPath, issued.keyPem, SECRET_FILE_MODE);
   await writeFileAtomic(certPath, issued.certPem, SECRET_FILE_MODE);
   const info = verifyCertificate(ca, issued.certPem, { now });
-  policy.log.info(`issued ${policy.what}`, { path: certPath, reason: why, subject: info.commonName, dnsNames: info.dnsNames, ipAddresses: info.ipAddresses, notAfter: info.notAfter.toISOString() });
+  policy.log.info(`issued ${policy.what}`, { path: certPath, reason: why, subject: info.commonName, dnsNames: info.dnsNames, ipAddresses: info.ipAddresses, notAfter: rfc3339(info.notAfter.getTime()) });
   return issued;
 }
 
@@ -222,7 +223,7 @@ function staleReason(ca: CertificateAuthority, certPem: string | undefined, keyP
     if (err instanceof CertificateError) return `the stored one is refused (${err.reason}): ${err.message}`;
     throw err;
   }
-  if (info.notAfter.getTime() - now.getTime() < RENEW_BEFORE_MS) return `it expires at ${info.notAfter.toISOString()}`;
+  if (info.notAfter.getTime() - now.getTime() < RENEW_BEFORE_MS) return `it expires at ${rfc3339(info.notAfter.getTime())}`;
   return policy.acceptable(info);
 }
 

@@ -19,6 +19,7 @@ import { LocalClient } from '../../client/local-client.ts';
 import { SharedInformers } from '../runtime/shared-informers.ts';
 import { EventRecorder } from '../events/recorder.ts';
 import type { ControllerContext, ControllerModule, ControllersConfig } from '../index.ts';
+import { rfc3339, rfc3339Micro } from '../../../api/time.ts';
 
 /** A core/v1 Event as tests read it. */
 export interface EventObject extends KubeObject {
@@ -105,14 +106,14 @@ export class TestApi {
       status: {
         allocatable: { cpu: options.cpu ?? '4', memory: options.memory ?? '8Gi', pods: '110' },
         capacity: { cpu: options.cpu ?? '4', memory: options.memory ?? '8Gi', pods: '110' },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready', lastHeartbeatTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready', lastHeartbeatTime: rfc3339(Date.now()) }],
       },
     }, { subresource: 'status' });
   }
 
   /** Creates or renews the node's Lease, as the edge does every few seconds. */
   async renewLease(node: string): Promise<void> {
-    const renewTime = new Date().toISOString().replace('Z', '000Z');
+    const renewTime = rfc3339Micro(Date.now());
     await this.leases.patch('kube-node-lease', node, 'apply', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: node, namespace: 'kube-node-lease' }, spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime } }, { fieldManager: 'test', force: true });
   }
 

@@ -19,12 +19,26 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { compact } from './compact.ts';
 
+/** A replacement of `source.slice(pos, end)` by `to`. */
+interface Edit {
+  readonly pos: number;
+  readonly end: number;
+  readonly to: string;
+}
+
+/** `source` with non-overlapping edits applied, from the last so earlier positions stay valid. */
+function applyEdits(source: string, edits: Edit[]): string {
+  let out = source;
+  for (const e of edits.sort((a, b) => b.pos - a.pos)) out = out.slice(0, e.pos) + e.to + out.slice(e.end);
+  return out;
+}
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 
 /** `source` with every relative import of a `.ts` module pointed at its `.js` build. */
 export function rewriteImports(source: string, file: string): string {
-  const edits: { pos: number; end: number; to: string }[] = [];
+  const edits: Edit[] = [];
   for (const ref of ts.preProcessFile(source, true, true).importedFiles) {
     if (!/^\.\.?\//.test(ref.fileName) || !ref.fileName.endsWith('.ts')) continue;
     // The scanner's pos is the opening quote.
@@ -32,9 +46,7 @@ export function rewriteImports(source: string, file: string): string {
     if (!/['"]/.test(source[ref.pos] ?? '') || !source.startsWith(ref.fileName, at)) throw new Error(`${file}: cannot place the import of ${ref.fileName}`);
     edits.push({ pos: at, end: at + ref.fileName.length, to: `${ref.fileName.slice(0, -'.ts'.length)}.js` });
   }
-  let out = source;
-  for (const e of edits.sort((a, b) => b.pos - a.pos)) out = out.slice(0, e.pos) + e.to + out.slice(e.end);
-  return out;
+  return applyEdits(source, edits);
 }
 
 /**
@@ -51,7 +63,7 @@ export function rewriteImports(source: string, file: string): string {
  */
 export function importBuiltinsDirectly(source: string, file: string): string {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
-  const edits: { pos: number; end: number; to: string }[] = [];
+  const edits: Edit[] = [];
   for (const statement of sf.statements) {
     if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
     const specifier = statement.moduleSpecifier.text;
@@ -74,9 +86,7 @@ export function importBuiltinsDirectly(source: string, file: string): string {
     const lines = source.slice(start, statement.end).split('\n').length - 1;
     edits.push({ pos: start, end: statement.end, to: `${bindings.length > 0 ? `const ${bindings.join(', ')};` : `${load};`}${'\n'.repeat(lines)}` });
   }
-  let out = source;
-  for (const e of edits.sort((a, b) => b.pos - a.pos)) out = out.slice(0, e.pos) + e.to + out.slice(e.end);
-  return out;
+  return applyEdits(source, edits);
 }
 
 function build(): number {

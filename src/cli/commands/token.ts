@@ -72,7 +72,7 @@ async function create(ctx: CommandContext, tokens: BootstrapTokens, server: stri
 
 async function list(ctx: CommandContext, tokens: BootstrapTokens): Promise<number> {
   const now = Date.now();
-  const rows = (await tokens.list()).map((t) => [t.id, ttlLeft(t, now), (t.expires !== undefined ? rfc3339(t.expires.getTime()) : '<never>'), t.usages.join(','), t.description]);
+  const rows = (await tokens.list()).map((t) => [t.id, ttlLeft(t, now), t.expires !== undefined ? rfc3339(t.expires.getTime()) : '<never>', t.usages.join(','), t.description]);
   const header = ['ID', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) ctx.stdout.write(`${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()}\n`);
